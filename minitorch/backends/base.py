@@ -1,0 +1,67 @@
+"""The backend contract, implemented once over any NumPy-compatible module."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..device import device
+
+
+class Backend:
+    """Array operations for one device, written against the array module ``xp``.
+
+    NumPy and CuPy share an API, so one implementation serves both; a
+    backend subclass overrides only what its own kernels do better
+    (matmul, convolution, softmax).
+    """
+
+    def __init__(self, xp: Any, dev: device) -> None:
+        self.xp = xp
+        self.device = dev
+
+    # ---- memory --------------------------------------------------------------
+    def as_strided(self, buffer: Any, shape: Sequence[int], strides: Sequence[int], offset: int) -> Any:
+        """An array viewing the flat ``buffer`` with element strides and offset."""
+        item = buffer.itemsize
+        return self.xp.ndarray(
+            tuple(shape),
+            buffer.dtype,
+            buffer[offset:] if offset else buffer,
+            0,
+            tuple(s * item for s in strides),
+        )
+
+    def from_host(self, array: np.ndarray) -> Any:
+        """Copy a NumPy array onto this device (a no-op on the CPU)."""
+        return self.xp.asarray(array)
+
+    def to_host(self, array: Any) -> np.ndarray:
+        """A NumPy array with the data of ``array`` (shares memory on the CPU)."""
+        return np.asarray(array)
+
+    def data_ptr(self, array: Any) -> int:
+        return int(array.__array_interface__["data"][0])
+
+    def synchronize(self) -> None:
+        """Wait for queued work; the CPU computes eagerly, so there is none."""
+
+    # ---- kernels a device may replace -----------------------------------------
+    def matmul(self, a: Any, b: Any) -> Any:
+        """Batched matrix product with NumPy's broadcasting rules."""
+        return self.xp.matmul(a, b)
+
+    def softmax(self, x: Any, axis: int) -> Any:
+        """exp(x - max) / sum(exp(x - max)) along ``axis``; the shift avoids overflow."""
+        shifted = x - x.max(axis=axis, keepdims=True)
+        e = self.xp.exp(shifted)
+        return e / e.sum(axis=axis, keepdims=True)
+
+    def log_softmax(self, x: Any, axis: int) -> Any:
+        """x - logsumexp(x) along ``axis``, computed from the shifted values."""
+        shifted = x - x.max(axis=axis, keepdims=True)
+        return shifted - self.xp.log(self.xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.device}>"

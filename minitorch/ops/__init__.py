@@ -1,0 +1,1 @@
+"""Tensor ops, one family per module; importing a module attaches its Tensor methods."""

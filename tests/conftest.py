@@ -1,0 +1,36 @@
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+import minitorch
+
+settings.register_profile(
+    "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+settings.register_profile("dev", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cuda: needs a CUDA GPU and CuPy; skipped without one")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+
+
+def pytest_collection_modifyitems(config, items):
+    if minitorch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="CUDA is not available (needs CuPy and an NVIDIA GPU)")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_restore_defaults():
+    """Each test starts from the same seed and the default dtype float32."""
+    minitorch.manual_seed(0)
+    np.random.seed(0)
+    yield
+    minitorch.set_default_dtype(minitorch.float32)
