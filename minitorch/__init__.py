@@ -40,7 +40,10 @@ from .random import Generator, default_generator, get_rng_state, initial_seed, m
 from .storage import Storage, UntypedStorage  # noqa: F401
 from .tensor import Size, Tensor, is_tensor  # noqa: F401
 
-from .ops import creation, pointwise, views, reduction, inplace  # noqa: E402,F401  (attach Tensor methods)
+from .ops import creation, pointwise, views, reduction, inplace, indexing, joining, linalg  # noqa: E402,F401  (attach Tensor methods)
+from .ops.indexing import *  # noqa: E402,F401,F403
+from .ops.joining import *  # noqa: E402,F401,F403
+from .ops.linalg import *  # noqa: E402,F401,F403
 from .ops.creation import (  # noqa: E402,F401
     arange,
     as_tensor,
