@@ -61,7 +61,7 @@ class Tensor:
 
     __slots__ = (
         "_data",
-        "_storage",
+        "_storage_or_none",
         "_strides",
         "_offset",
         "_backend",
@@ -99,7 +99,7 @@ class Tensor:
         if not array.flags.c_contiguous:
             array = backend.xp.ascontiguousarray(array)
         t._data = array
-        t._storage = Storage(array.reshape(-1), backend)
+        t._storage_or_none = None  # made on first use: most results are never viewed
         t._strides = None  # None means row-major; computed when asked
         t._offset = 0
         t._backend = backend
@@ -114,6 +114,13 @@ class Tensor:
         t._post_accumulate_hooks = None
         return t
 
+    @property
+    def _storage(self) -> Storage:
+        """The flat buffer; for a freshly computed tensor, its array seen as 1-D."""
+        if self._storage_or_none is None:
+            self._storage_or_none = Storage(self._data.reshape(-1), self._backend)
+        return self._storage_or_none
+
     def _new(self, array: Any) -> "Tensor":
         """A new tensor from an array computed on this tensor's device."""
         return Tensor._make(array, self._backend)
@@ -121,7 +128,7 @@ class Tensor:
     def _view(self, shape: Sequence[int], strides: Sequence[int], offset: int) -> "Tensor":
         """A tensor over the same storage with another layout (no autograd)."""
         t = object.__new__(Tensor)
-        t._storage = self._storage
+        t._storage_or_none = self._storage
         t._backend = self._backend
         t._data = self._backend.as_strided(self._storage.data, shape, strides, offset)
         t._strides = tuple(strides)
@@ -388,7 +395,7 @@ class Tensor:
 
     def _set_layout_from(self, other: "Tensor") -> None:
         """Make this tensor view ``other``'s storage with ``other``'s layout."""
-        self._storage = other._storage
+        self._storage_or_none = other._storage
         self._backend = other._backend
         self._data = other._data
         self._strides = other._strides
@@ -602,6 +609,9 @@ class Tensor:
 
 
 from . import dtypes as _dt  # noqa: E402  (Tensor.float etc. need the module, not the builtin)
+from .autograd import function as _function  # noqa: E402
+
+_function._Tensor = Tensor
 
 _LEGACY_NAMES = {
     "float32": "FloatTensor",

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import grad_mode
+from ..dtypes import from_numpy_dtype
 from .function import AccumulateGrad, Node, grad_accumulator
 
 
@@ -50,11 +51,11 @@ def _gradient_edge(t: Any) -> Tuple[Node, int]:
 
 def _reduce_to(grad: Any, meta: Tuple[Any, Any]) -> Any:
     """Sum a broadcast gradient back to the input's shape and cast to its dtype."""
-    shape, dtype = meta
-    if grad.shape != shape:
+    shape, np_dtype = meta
+    if grad._data.shape != shape:
         grad = grad.sum_to_size(shape)
-    if grad.dtype is not dtype:
-        grad = grad.to(dtype)
+    if grad._data.dtype != np_dtype:
+        grad = grad.to(from_numpy_dtype(np_dtype))
     return grad
 
 
@@ -63,14 +64,14 @@ def _accumulate(leaf: Any, grad: Any, create_graph: bool) -> None:
         result = hook(grad)
         if result is not None:
             grad = result
-    if leaf.grad is None:
+    if leaf._grad is None:
         # Our own copy: the same gradient tensor may also flow elsewhere.
-        leaf._grad = grad if create_graph else grad.detach().clone()
-    elif create_graph:
+        leaf._grad = grad if create_graph else grad._new(grad._data.copy())
+    elif create_graph or leaf._grad._requires_grad:
         leaf._grad = leaf._grad + grad
-    else:
-        with grad_mode.no_grad():
-            leaf._grad.add_(grad)
+    else:  # add in place, so references to .grad (e.g. held by an optimizer) stay valid
+        leaf._grad._data += grad._data
+        leaf._grad._version_counter.bump()
     for hook in leaf._post_accumulate_hooks or ():
         hook(leaf)
 

@@ -196,10 +196,8 @@ class Function:
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """Run forward without recording, then record one node if needed."""
-        from ..tensor import Tensor
-
         ctx = cls._backward_cls()
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        needs = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
         ctx.needs_input_grad = needs
         prev = grad_mode._state.enabled
         grad_mode._state.enabled = False
@@ -217,8 +215,7 @@ class Function:
 
 def _connect(ctx: BackwardNode, args: Tuple[Any, ...], outputs: Tuple[Any, ...]) -> None:
     """Record ctx as the grad_fn of the outputs and link it to the inputs' nodes."""
-    from ..tensor import Tensor
-
+    Tensor = _Tensor
     edges = []
     input_meta = []
     for a, need in zip(args, ctx.needs_input_grad):
@@ -234,7 +231,7 @@ def _connect(ctx: BackwardNode, args: Tuple[Any, ...], outputs: Tuple[Any, ...])
     # Like PyTorch, next_functions lists the edges of tensor arguments only.
     ctx.next_functions = tuple(e for e, a in zip(edges, args) if isinstance(a, Tensor))
     # What backward's results are reduced/cast to: (shape, dtype) per input.
-    ctx._input_meta = [None if a is None else (a.shape, a.dtype) for a in input_meta]
+    ctx._input_meta = [None if a is None else (a._data.shape, a._data.dtype) for a in input_meta]
     for t in ctx._dirty:
         if t._grad_fn is None and t._requires_grad:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
@@ -252,7 +249,7 @@ def _connect(ctx: BackwardNode, args: Tuple[Any, ...], outputs: Tuple[Any, ...])
             out._output_nr = i
             if out._base is not None:  # a view: remember which version its history describes
                 out.__dict__["_autograd_version"] = out._version_counter.value
-            out_meta.append((out.shape, out.dtype, out.device))
+            out_meta.append((out._data.shape, out.dtype, out.device))
         else:
             out_meta.append(None)
     ctx._output_meta = out_meta
@@ -261,3 +258,6 @@ def _connect(ctx: BackwardNode, args: Tuple[Any, ...], outputs: Tuple[Any, ...])
             None if t is None else SavedTensor(t, any(t is o for o in outputs)) for t in ctx._to_save
         ]
         ctx._to_save = ()
+
+
+_Tensor: Any = None  # minitorch.tensor.Tensor, set when that module loads (it imports this one)

@@ -16,6 +16,7 @@ import math
 from typing import Any, Callable, Optional
 
 from .. import dtypes as dt
+from .. import layout
 from ..autograd.function import Function
 from ..tensor import Tensor
 
@@ -38,6 +39,8 @@ def _binary_dtype(a: Any, b: Any) -> dt.dtype:
                 f"Expected all tensors to be on the same device, but found at least two devices, "
                 f"{a.device} and {b.device}! Move them with .to(device) first."
             )
+        if a._data.shape != b._data.shape:
+            layout.broadcast_shapes(a._data.shape, b._data.shape)  # raises PyTorch's error
         da, db = a.dtype, b.dtype
         if da is db:
             return da
@@ -89,10 +92,16 @@ class Sub(Function):
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any, alpha: Any = 1) -> Tensor:
         d = _binary_dtype(a, b)
-        if d is dt.bool:
+        bools = [x.dtype is dt.bool if isinstance(x, Tensor) else isinstance(x, bool) for x in (a, b)]
+        if all(bools):
             raise RuntimeError(
                 "Subtraction, the `-` operator, with two bool tensors is not supported. "
                 "Use the `^` or `logical_xor()` operator instead."
+            )
+        if any(bools):
+            raise RuntimeError(
+                "Subtraction, the `-` operator, with a bool tensor is not supported. "
+                "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
             )
         ctx.alpha = alpha
         xb = _array(b, d)
@@ -633,7 +642,7 @@ def div(input: Any, other: Any, *, rounding_mode: Optional[str] = None) -> Tenso
     if rounding_mode is None:
         return Div.apply(input, other)
     if rounding_mode not in ("floor", "trunc"):
-        raise ValueError(
+        raise RuntimeError(
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'"
         )
     return DivRounded.apply(input, other, rounding_mode)

@@ -38,7 +38,7 @@ def reduced_dims(dim: Any, ndim: int) -> Tuple[int, ...]:
 
 def unreduce(g: Tensor, in_shape: Tuple[int, ...], dims: Tuple[int, ...], keepdim: bool) -> Tensor:
     """Put back the reduced dims of ``g`` as size 1, so it broadcasts against the input."""
-    if not keepdim and in_shape:
+    if not keepdim and in_shape and g.ndim:  # a 0-d g already broadcasts
         kept = list(g.shape)
         for d in dims:
             kept.insert(d, 1)
