@@ -161,12 +161,15 @@ class Amax(Function):
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, dims: Tuple[int, ...], keepdim: bool, largest: bool) -> Tensor:
-        if x.numel() == 0 and any(x.shape[d] == 0 for d in dims) or (x.numel() == 0 and not dims):
-            raise IndexError(
-                "max(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
-                if not dims or len(dims) == x.ndim
-                else f"amax(): Expected reduction dim {dims[0]} to have non-zero size."
-            )
+        if x.numel() == 0:
+            if len(dims) == x.ndim:
+                raise RuntimeError(
+                    "max(): Expected reduction dim to be specified for input.numel() == 0. "
+                    "Specify the reduction dim with the 'dim' argument."
+                )
+            empty = [d for d in dims if x.shape[d] == 0]
+            if empty:
+                raise IndexError(f"amax(): Expected reduction dim {empty[0]} to have non-zero size.")
         ctx.dims, ctx.keepdim = dims, keepdim
         fn = x._data.max if largest else x._data.min
         out = x._new(fn(axis=dims, keepdims=keepdim))
@@ -307,11 +310,7 @@ def var(input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim
     dims = reduced_dims(dim, input.ndim)
     n = layout.numel(input.shape[i] for i in dims)
     centred = input - mean(input, dims, keepdim=True)
-    return sum(centred * centred, dims, keepdim) / builtins_max(n - correction, 0)
-
-
-def builtins_max(a: Any, b: Any) -> Any:
-    return a if a > b else b
+    return sum(centred * centred, dims, keepdim) / (n - correction if n > correction else 0)
 
 
 def std(input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
@@ -524,16 +523,22 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
 
 
 # ---- logic reductions -------------------------------------------------------------------------------
+def _truth(input: Tensor, dim: Any, keepdim: bool, every: bool) -> Tensor:
+    dims = reduced_dims(dim, input.ndim)
+    arr = input._data.astype(bool)
+    out = arr.all(axis=dims, keepdims=keepdim) if every else arr.any(axis=dims, keepdims=keepdim)
+    # PyTorch keeps uint8 for uint8 input; every other dtype gives bool.
+    return input._new(out.astype(dt.uint8.np) if input.dtype is dt.uint8 else out)
+
+
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where every element (over ``dim``) is nonzero."""
-    dims = reduced_dims(dim, input.ndim)
-    return input._new(input._data.astype(bool).all(axis=dims, keepdims=keepdim))
+    return _truth(input, dim, keepdim, True)
 
 
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where some element (over ``dim``) is nonzero."""
-    dims = reduced_dims(dim, input.ndim)
-    return input._new(input._data.astype(bool).any(axis=dims, keepdims=keepdim))
+    return _truth(input, dim, keepdim, False)
 
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
