@@ -385,9 +385,13 @@ frac = _unary("Frac", "FracBackward0", lambda xp, x: x - xp.trunc(x), None, lamb
 
 
 def _stable_sigmoid(xp: Any, x: Any) -> Any:
-    """1 / (1 + e^-x) without overflow: use e^x / (1 + e^x) for negative x."""
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    """1 / (1 + e^-x), in place on one buffer. For very negative x, e^-x overflows
+    to inf and the result is the correct limit 0; elsewhere the relative error
+    stays at rounding level, since 1 + e^-x never cancels."""
+    out = xp.negative(x)
+    xp.exp(out, out=out)
+    out += 1
+    return xp.reciprocal(out, out=out)
 
 
 _round_half_even = _unary("Round", "RoundBackward0", lambda xp, x: xp.round(x) if x.dtype.kind == "f" else x.copy(), None, None, floating=False)
