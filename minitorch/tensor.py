@@ -611,7 +611,9 @@ class Tensor:
 from . import dtypes as _dt  # noqa: E402  (Tensor.float etc. need the module, not the builtin)
 from .autograd import function as _function  # noqa: E402
 
-_function._Tensor = Tensor
+from .autograd import engine as _engine  # noqa: E402
+
+_function._Tensor = _engine.Tensor = Tensor
 
 _LEGACY_NAMES = {
     "float32": "FloatTensor",

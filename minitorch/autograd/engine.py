@@ -18,6 +18,8 @@ from . import grad_mode
 from ..dtypes import from_numpy_dtype
 from .function import AccumulateGrad, Node, grad_accumulator
 
+Tensor: Any = None  # set by minitorch.tensor (which imports this package first)
+
 
 def _topological_order(roots: Sequence[Node]) -> List[Node]:
     """Nodes reachable from ``roots``, each before every node it feeds into."""
@@ -27,19 +29,24 @@ def _topological_order(roots: Sequence[Node]) -> List[Node]:
         if id(root) in seen:
             continue
         seen.add(id(root))
-        stack = [(root, iter(root.next_functions))]
+        stack = [(root, iter(_edges(root)))]
         while stack:
             node, children = stack[-1]
             for child, _ in children:
                 if child is not None and id(child) not in seen:
                     seen.add(id(child))
-                    stack.append((child, iter(child.next_functions)))
+                    stack.append((child, iter(_edges(child))))
                     break
             else:  # all children done: post-order
                 stack.pop()
                 order.append(node)
     order.reverse()
     return order
+
+
+def _edges(node: Node) -> Tuple[Tuple[Optional[Node], int], ...]:
+    """Where a node sends gradients: one (node, output number) per forward argument."""
+    return getattr(node, "_edges", ())
 
 
 def _gradient_edge(t: Any) -> Tuple[Node, int]:
@@ -133,7 +140,7 @@ def run_backward(
                 result = hook(tuple(grads))
                 if result is not None:
                     grads = list(result)
-            if targets and not any(child is not None and id(child) in useful for child, _ in node.next_functions):
+            if targets and not any(child is not None and id(child) in useful for child, _ in node._edges):
                 continue  # a target whose inputs lead to no other target: nothing more to do
             input_grads = _call_backward(node, grads)
             for hook in node.__dict__.get("_post_hooks", ()):
@@ -180,9 +187,8 @@ def _call_backward(node: Any, grads: List[Any]) -> Tuple[Any, ...]:
             if g is None:
                 meta = node._output_meta[nr]
                 if meta is not None:
-                    from ..ops.creation import zeros
-
-                    grads[nr] = zeros(meta[0], dtype=meta[1], device=meta[2])
+                    shape, np_dtype, backend = meta
+                    grads[nr] = Tensor._make(backend.xp.zeros(shape, dtype=np_dtype), backend)
     input_grads = node.apply(*grads)
     n_inputs = len(node._edges)
     if len(input_grads) < n_inputs:  # forward took trailing non-tensor args
@@ -202,7 +208,7 @@ def _useful(order: List[Node], target_ids: set) -> set:
     useful = set()
     for node in reversed(order):  # children before parents
         if id(node) in target_ids or any(
-            child is not None and id(child) in useful for child, _ in node.next_functions
+            child is not None and id(child) in useful for child, _ in _edges(node)
         ):
             useful.add(id(node))
     return useful

@@ -116,14 +116,20 @@ class BackwardNode(Node):
     """The ``ctx`` of a Function call and, after forward, its node in the graph."""
 
     _forward_cls: Any = None
+    # Defaults live on the class, so making a node per op call stays cheap.
+    needs_input_grad: Tuple[bool, ...] = ()
+    materialize_grads = True
+    _to_save: Tuple[Any, ...] = ()
+    _saved: Optional[List[SavedTensor]] = None
+    _non_differentiable: Tuple[Any, ...] = ()
+    _dirty: Tuple[Any, ...] = ()
+    _edges: Tuple[Tuple[Optional[Node], int], ...] = ()
+    _tensor_args: Tuple[bool, ...] = ()
 
-    def __init__(self) -> None:
-        self.needs_input_grad: Tuple[bool, ...] = ()
-        self.materialize_grads = True
-        self._to_save: Tuple[Any, ...] = ()
-        self._saved: Optional[List[SavedTensor]] = None
-        self._non_differentiable: Tuple[Any, ...] = ()
-        self._dirty: Tuple[Any, ...] = ()
+    @property
+    def next_functions(self) -> Tuple[Tuple[Optional[Node], int], ...]:  # type: ignore[override]
+        """(node, output number) for each tensor argument, as PyTorch lists them."""
+        return tuple(e for e, is_tensor in zip(self._edges, self._tensor_args) if is_tensor)
 
     # ---- what forward may call on ctx --------------------------------------
     def save_for_backward(self, *tensors: Any) -> None:
@@ -228,8 +234,7 @@ def _connect(ctx: BackwardNode, args: Tuple[Any, ...], outputs: Tuple[Any, ...])
             edges.append((None, 0))
             input_meta.append(None)
     ctx._edges = tuple(edges)  # one per forward argument, as backward returns them
-    # Like PyTorch, next_functions lists the edges of tensor arguments only.
-    ctx.next_functions = tuple(e for e, a in zip(edges, args) if isinstance(a, Tensor))
+    ctx._tensor_args = tuple([isinstance(a, Tensor) for a in args])
     # What backward's results are reduced/cast to: (shape, dtype) per input.
     ctx._input_meta = [None if a is None else (a._data.shape, a._data.dtype) for a in input_meta]
     for t in ctx._dirty:
@@ -249,7 +254,7 @@ def _connect(ctx: BackwardNode, args: Tuple[Any, ...], outputs: Tuple[Any, ...])
             out._output_nr = i
             if out._base is not None:  # a view: remember which version its history describes
                 out.__dict__["_autograd_version"] = out._version_counter.value
-            out_meta.append((out._data.shape, out.dtype, out.device))
+            out_meta.append((out._data.shape, out._data.dtype, out._backend))
         else:
             out_meta.append(None)
     ctx._output_meta = out_meta

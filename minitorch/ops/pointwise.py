@@ -388,7 +388,7 @@ def _stable_sigmoid(xp: Any, x: Any) -> Any:
     """1 / (1 + e^-x), in place on one buffer. For very negative x, e^-x overflows
     to inf and the result is the correct limit 0; elsewhere the relative error
     stays at rounding level, since 1 + e^-x never cancels."""
-    out = xp.negative(x)
+    out = xp.negative(x, out=xp.empty_like(x))  # an array even for 0-d input
     xp.exp(out, out=out)
     out += 1
     return xp.reciprocal(out, out=out)

@@ -63,6 +63,30 @@ class Sum(Function):
         return unreduce(g, ctx.in_shape, ctx.dims, ctx.keepdim).expand(ctx.in_shape), None, None, None
 
 
+class SumAll(Sum):
+    grad_fn_name = "SumBackward0"  # PyTorch's name when every dim is reduced
+
+
+class Mean(Function):
+    grad_fn_name = "MeanBackward1"
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, dims: Tuple[int, ...], keepdim: bool, out_dtype: dt.dtype) -> Tensor:
+        ctx.in_shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        ctx.count = layout.numel(x.shape[i] for i in dims)
+        with x._backend.xp.errstate(invalid="ignore", divide="ignore"):  # mean of nothing is nan
+            return x._new(x._data.astype(out_dtype.np, copy=False).mean(axis=dims, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        g = unreduce(g, ctx.in_shape, ctx.dims, ctx.keepdim).expand(ctx.in_shape)
+        return g / ctx.count if ctx.count else g * math.nan, None, None, None
+
+
+class MeanAll(Mean):
+    grad_fn_name = "MeanBackward0"
+
+
 def _sum_dtype(x: Tensor, dtype: Any) -> dt.dtype:
     if dtype is not None:
         return dt.to_dtype(dtype)
@@ -71,7 +95,8 @@ def _sum_dtype(x: Tensor, dtype: Any) -> dt.dtype:
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A001
     """Sum over ``dim`` (all dims by default); bool and integer input sum to int64."""
-    return Sum.apply(input, reduced_dims(dim, input.ndim), keepdim, _sum_dtype(input, dtype))
+    fn = SumAll if dim is None else Sum
+    return fn.apply(input, reduced_dims(dim, input.ndim), keepdim, _sum_dtype(input, dtype))
 
 
 def sum_to_size(input: Tensor, *size: Any) -> Tensor:
@@ -100,14 +125,8 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
             "mean(): could not infer output dtype. Input dtype must be either a floating point or complex "
             f"dtype. Got: {d.name.capitalize()}. Convert first, e.g. x.float().mean()"
         )
-    dims = reduced_dims(dim, input.ndim)
-    count = layout.numel(input.shape[i] for i in dims)
-    return Sum.apply(input, dims, keepdim, d) / count if count else _nan_like_reduce(input, dims, keepdim, d)
-
-
-def _nan_like_reduce(x: Tensor, dims: Tuple[int, ...], keepdim: bool, d: dt.dtype) -> Tensor:
-    """Mean of zero elements is nan (with a gradient path, as PyTorch gives)."""
-    return Sum.apply(x, dims, keepdim, d) * math.nan
+    fn = MeanAll if dim is None else Mean
+    return fn.apply(input, reduced_dims(dim, input.ndim), keepdim, d)
 
 
 def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
@@ -141,7 +160,7 @@ class Prod(Function):
         rows = moved.reshape(lead + (-1,))
         ones = rows.new_ones(lead + (1,))
         before = cat([ones, cumprod(rows, -1).narrow(-1, 0, rows.shape[-1] - 1)], -1)
-        after = cat([cumprod(rows.flip(-1), -1).narrow(-1, 0, rows.shape[-1] - 1), ones], -1).flip(-1)
+        after = cat([ones, cumprod(rows.flip(-1), -1).narrow(-1, 0, rows.shape[-1] - 1)], -1).flip(-1)
         others = (before * after).reshape(moved.shape)
         others = others.movedim(tuple(range(x.ndim - len(flat_dims), x.ndim)), flat_dims) if flat_dims else others
         return g * others, None, None, None
