@@ -102,9 +102,15 @@ def to_dtype(d: Any) -> dtype:
 
 
 def _promote_two(a: dtype, b: dtype) -> dtype:
-    """Promotion of two dtypes of the same standing (NumPy's table agrees here)."""
+    """Promotion of two dtypes of the same standing.
+
+    An integer or bool meeting a float gives the float, as in PyTorch (NumPy
+    would widen: int64 + float32 -> float64); otherwise NumPy's table agrees.
+    """
     if a is b:
         return a
+    if a.is_floating_point != b.is_floating_point:
+        return a if a.is_floating_point else b
     return _FROM_NUMPY[np.promote_types(a.np, b.np)]
 
 

@@ -10,7 +10,7 @@ triangle (the other one never reached the output).
 from __future__ import annotations
 
 import warnings
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Sequence, Tuple
 
 from .. import dtypes as dt
 from .. import layout
@@ -23,7 +23,9 @@ from .views import _dims, unbind
 def _tensor_list(tensors: Any, name: str) -> Tuple[Tensor, ...]:
     """The tensors of a list/tuple argument, checked to be tensors on one device."""
     if isinstance(tensors, Tensor):
-        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor; wrap it: {name}([x, y])")
+        raise TypeError(
+            f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor; wrap it: {name}([x, y])"
+        )
     tensors = tuple(tensors)
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
@@ -57,7 +59,7 @@ class Cat(Function):
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         # Each input gets back the slab of the gradient where its values landed.
-        grads: List[Optional[Tensor]] = []
+        grads: List[Tensor | None] = []
         start = 0
         for n in ctx.sizes:
             if n is None:  # a skipped (0,) tensor: an empty gradient
@@ -79,7 +81,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
         if t.ndim == 0:
-            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated; use stack, or unsqueeze it first")
+            raise RuntimeError(
+                f"zero-dimensional tensor (at position {i}) cannot be concatenated; use stack, or unsqueeze it first"
+            )
     joined = [(i, t) for i, t in enumerate(tensors) if not _is_legacy_empty(t)] or [(0, tensors[0])]
     ref = joined[0][1]
     d = layout.normalize_dim(dim, ref.ndim)
@@ -205,7 +209,9 @@ def tile(input: Tensor, dims: Any) -> Tensor:
     return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
 
-def repeat_interleave(input: Tensor, repeats: Any = None, dim: Optional[int] = None, *, output_size: Optional[int] = None) -> Tensor:
+def repeat_interleave(
+    input: Tensor, repeats: Any = None, dim: int | None = None, *, output_size: int | None = None
+) -> Tensor:
     """Repeat each element (each slice along ``dim``) in place: [a, b] -> [a, a, b, b].
 
     ``repeats`` is an int or a tensor with one count per slice. With no
@@ -268,7 +274,9 @@ class Flip(Function):
 def flip(input: Tensor, dims: Sequence[int]) -> Tensor:
     """Reverse the order of elements along each dim in ``dims`` (a copy, unlike NumPy's view)."""
     if isinstance(dims, int):
-        raise TypeError(f"flip(): argument 'dims' (position 2) must be tuple of ints, not int; write flip(x, ({dims},))")
+        raise TypeError(
+            f"flip(): argument 'dims' (position 2) must be tuple of ints, not int; write flip(x, ({dims},))"
+        )
     normalized = tuple(layout.normalize_dim(d, input.ndim) for d in dims)
     for d in normalized:
         if normalized.count(d) > 1:
@@ -278,6 +286,8 @@ def flip(input: Tensor, dims: Sequence[int]) -> Tensor:
 
 def _flip_method(self: Tensor, *dims: Any) -> Tensor:
     """``x.flip(0, 1)`` or ``x.flip((0, 1))``."""
+    if not dims:
+        raise TypeError('flip() missing 1 required positional arguments: "dims"; e.g. x.flip(0)')
     return flip(self, _dims(dims))
 
 
@@ -368,7 +378,7 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
 
 
 # ---- grids ------------------------------------------------------------------------------------------
-def meshgrid(*tensors: Any, indexing: Optional[str] = None) -> Tuple[Tensor, ...]:
+def meshgrid(*tensors: Any, indexing: str | None = None) -> Tuple[Tensor, ...]:
     """Coordinate grids: output i holds ``tensors[i]``'s values broadcast along every other axis.
 
     With ``indexing='ij'`` output dim i follows input i; ``'xy'`` swaps the
@@ -388,7 +398,9 @@ def meshgrid(*tensors: Any, indexing: Optional[str] = None) -> Tuple[Tensor, ...
         raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
     for t in tensors:
         if t.ndim > 1:
-            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got a tensor of shape {list(t.shape)}")
+            raise RuntimeError(
+                f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got a tensor of shape {list(t.shape)}"
+            )
         if t.dtype is not tensors[0].dtype:
             raise RuntimeError("meshgrid expects all tensors to have the same dtype")
     axes = list(range(len(tensors)))
@@ -416,8 +428,24 @@ def cartesian_prod(*tensors: Tensor) -> Tensor:
 
 
 __all__ = [
-    "cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack", "column_stack", "tile",
-    "repeat_interleave", "flip", "fliplr", "flipud", "roll", "tril", "triu", "meshgrid", "cartesian_prod",
+    "cat",
+    "concat",
+    "concatenate",
+    "stack",
+    "hstack",
+    "vstack",
+    "dstack",
+    "column_stack",
+    "tile",
+    "repeat_interleave",
+    "flip",
+    "fliplr",
+    "flipud",
+    "roll",
+    "tril",
+    "triu",
+    "meshgrid",
+    "cartesian_prod",
 ]
 
 
