@@ -96,6 +96,8 @@ class Tensor:
     def _make(cls, array: Any, backend: Any) -> "Tensor":
         """Wrap a freshly computed backend array as a new tensor owning its storage."""
         t = object.__new__(Tensor)
+        if type(array) is not backend.xp.ndarray:  # NumPy turns 0-d results into scalars
+            array = backend.xp.asarray(array)
         if not array.flags.c_contiguous:
             array = backend.xp.ascontiguousarray(array)
         t._data = array
