@@ -37,6 +37,7 @@ from .dtypes import (  # noqa: F401
 )
 from .layout import broadcast_shapes as _broadcast_shapes
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: F401
+from .printing import set_printoptions  # noqa: F401
 from .storage import Storage, UntypedStorage  # noqa: F401
 from .tensor import Size, Tensor, is_tensor  # noqa: F401
 

@@ -92,8 +92,8 @@ def to_dtype(d: Any) -> dtype:
     """Accept a minitorch dtype, a NumPy dtype or a Python type (float, int, bool)."""
     if isinstance(d, dtype):
         return d
-    if d is _py_float:
-        return _default_dtype
+    if d is _py_float:  # PyTorch maps Python's float to float64, whatever the default
+        return float64
     if d is _py_int:
         return int64
     if d is _py_bool:

@@ -153,8 +153,8 @@ def view_strides(shape: Sequence[int], strides: Sequence[int], new_shape: Sequen
     chunk can be split or merged freely, but the new dims must cover whole
     chunks; a new dim that straddles two chunks would need a copy.
     """
-    if numel(shape) == 0:
-        return contiguous_strides(new_shape)
+    if numel(shape) == 0:  # nothing to address: any strides do; keep them if the shape stays
+        return tuple(strides) if tuple(shape) == tuple(new_shape) else contiguous_strides(new_shape)
     if len(shape) == 0:  # a scalar behaves like a one-element vector
         shape, strides = (1,), (1,)
     result = [0] * len(new_shape)
@@ -207,6 +207,8 @@ def has_overlap(shape: Sequence[int], strides: Sequence[int]) -> bool:
     smaller dims can reach, else positions repeat. (Like PyTorch, this may
     answer True for exotic layouts that happen not to overlap.)
     """
+    if numel(shape) == 0:
+        return False
     extent = 1  # the inner dims reach positions 0 .. extent-1
     for stride, size in sorted((s, n) for n, s in zip(shape, strides) if n > 1):
         if stride < extent:

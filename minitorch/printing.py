@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, List, Optional
+from typing import Any, List
 
 import numpy as np
 
@@ -31,7 +31,7 @@ class _PrintOptions:
     threshold: float = 1000
     edgeitems: int = 3
     linewidth: int = 80
-    sci_mode: Optional[bool] = None
+    sci_mode: bool | None = None
 
 
 PRINT_OPTS = _PrintOptions()
@@ -39,12 +39,12 @@ _PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4,
 
 
 def set_printoptions(
-    precision: Optional[int] = None,
-    threshold: Optional[float] = None,
-    edgeitems: Optional[int] = None,
-    linewidth: Optional[int] = None,
-    profile: Optional[str] = None,
-    sci_mode: Optional[bool] = None,
+    precision: int | None = None,
+    threshold: float | None = None,
+    edgeitems: int | None = None,
+    linewidth: int | None = None,
+    profile: str | None = None,
+    sci_mode: bool | None = None,
 ) -> None:
     """Change how tensors print; ``profile`` ('default', 'short', 'full') resets the first four options.
 

@@ -423,9 +423,7 @@ class Tensor:
 
     def __dlpack__(self, stream: Any = None, **kwargs: Any) -> Any:
         if self._requires_grad:
-            raise RuntimeError(
-                "Can't export tensors that require gradient, use tensor.detach() first"
-            )
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
         return self._data.__dlpack__(**({} if stream is None else {"stream": stream}), **kwargs)
 
     def __dlpack_device__(self) -> Tuple[int, int]:

@@ -64,12 +64,18 @@ def with_layout(array: np.ndarray, kind: str, requires_grad: bool) -> minitorch.
 
 def assert_close(actual: Any, expected: Any, atol: float, rtol: float, what: str) -> None:
     a = actual.detach().cpu().numpy() if isinstance(actual, minitorch.Tensor) else np.asarray(actual)
-    e = expected.detach().cpu().numpy() if torch is not None and isinstance(expected, torch.Tensor) else np.asarray(expected)
+    e = (
+        expected.detach().cpu().numpy()
+        if torch is not None and isinstance(expected, torch.Tensor)
+        else np.asarray(expected)
+    )
     assert a.shape == e.shape, f"{what}: shape {a.shape} != torch's {e.shape}"
     if a.dtype == bool or e.dtype == bool or a.dtype.kind in "iu":
         np.testing.assert_array_equal(a, e, err_msg=what)
     else:
-        np.testing.assert_allclose(a.astype(np.float64), e.astype(np.float64), atol=atol, rtol=rtol, equal_nan=True, err_msg=what)
+        np.testing.assert_allclose(
+            a.astype(np.float64), e.astype(np.float64), atol=atol, rtol=rtol, equal_nan=True, err_msg=what
+        )
 
 
 def check(
@@ -103,9 +109,13 @@ def check(
             if not isinstance(t, torch.Tensor):
                 assert m == t, f"output {i}: {m} != torch's {t}"
                 continue
-            assert m.dtype.name == str(t.dtype).replace("torch.", ""), f"output {i} ({kind}): dtype {m.dtype} != torch's {t.dtype}"
+            assert m.dtype.name == str(t.dtype).replace("torch.", ""), (
+                f"output {i} ({kind}): dtype {m.dtype} != torch's {t.dtype}"
+            )
             (fa, fr), _ = TOLERANCES.get(m.dtype.name, ((0, 0), (0, 0)))
-            assert_close(m, t, atol if atol is not None else fa, rtol if rtol is not None else fr, f"output {i} ({kind})")
+            assert_close(
+                m, t, atol if atol is not None else fa, rtol if rtol is not None else fr, f"output {i} ({kind})"
+            )
             if grad and t.requires_grad:
                 weights.append((m, t, rng.standard_normal(tuple(t.shape))))
         if not weights:
@@ -123,7 +133,13 @@ def check(
                 assert m.grad is None or not m.grad.numpy().any(), f"input {i}: torch gives no grad"
                 continue
             assert m.grad is not None, f"input {i} ({kind}): no gradient reached it (torch has one)"
-            assert_close(m.grad, t.grad, grad_atol if grad_atol is not None else ga, grad_rtol if grad_rtol is not None else gr, f"grad of input {i} ({kind})")
+            assert_close(
+                m.grad,
+                t.grad,
+                grad_atol if grad_atol is not None else ga,
+                grad_rtol if grad_rtol is not None else gr,
+                f"grad of input {i} ({kind})",
+            )
 
 
 def check_raises(mt_fn: Callable[[], Any], torch_fn: Optional[Callable[[], Any]], match: Optional[str] = None) -> None:

@@ -13,9 +13,9 @@ def shapes(min_dims: int = 0, max_dims: int = 4, min_side: int = 0, max_side: in
 
 def broadcastable_pair(min_dims: int = 0, max_dims: int = 4, min_side: int = 0) -> st.SearchStrategy:
     """Two shapes that broadcast together (sizes 1 and missing leading dims included)."""
-    return hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=4).map(
-        lambda r: r.input_shapes
-    )
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=2, min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=4
+    ).map(lambda r: r.input_shapes)
 
 
 def floats(shape: tuple, dtype: str = "float64", low: float = -3.0, high: float = 3.0, seed: int = 0) -> np.ndarray:

@@ -312,7 +312,11 @@ def test_saved_output_does_not_make_a_reference_cycle():
 
 
 def test_numpy_on_requires_grad_raises():
-    check_raises(lambda: minitorch.ones(2, requires_grad=True).numpy(), (lambda: torch.ones(2, requires_grad=True).numpy()) if torch else None, match="detach")
+    check_raises(
+        lambda: minitorch.ones(2, requires_grad=True).numpy(),
+        (lambda: torch.ones(2, requires_grad=True).numpy()) if torch else None,
+        match="detach",
+    )
 
 
 def test_next_functions_and_accumulate_grad():

@@ -24,7 +24,11 @@ def test_device_repr_matches_torch():
 @pytest.mark.skipif(minitorch.cuda.is_available(), reason="this machine has a GPU")
 def test_cuda_unavailable_is_a_clear_error():
     assert not minitorch.cuda.is_available() and minitorch.cuda.device_count() == 0
-    for make in (lambda: minitorch.ones(2, device="cuda"), lambda: minitorch.ones(2).cuda(), lambda: minitorch.ones(2).to("cuda:0")):
+    for make in (
+        lambda: minitorch.ones(2, device="cuda"),
+        lambda: minitorch.ones(2).cuda(),
+        lambda: minitorch.ones(2).to("cuda:0"),
+    ):
         with pytest.raises(RuntimeError, match="CUDA is not available"):
             make()
 

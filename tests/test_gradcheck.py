@@ -106,5 +106,11 @@ def test_multiple_outputs_and_non_tensor_arguments():
 def test_agrees_with_torch_on_what_fails():
     for tol in (1e-5, 1e-12):
         ours = gradcheck(lambda t: t.sin(), (x64(4),), atol=tol, rtol=0, raise_exception=False)
-        theirs = torch.autograd.gradcheck(lambda t: t.sin(), (torch.tensor(x64(4).detach().numpy(), requires_grad=True),), atol=tol, rtol=0, raise_exception=False)
+        theirs = torch.autograd.gradcheck(
+            lambda t: t.sin(),
+            (torch.tensor(x64(4).detach().numpy(), requires_grad=True),),
+            atol=tol,
+            rtol=0,
+            raise_exception=False,
+        )
         assert ours == theirs

@@ -6,11 +6,11 @@ import itertools
 
 import numpy as np
 import pytest
+from helpers import requires_torch, torch
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from helpers import requires_torch, torch
 from minitorch import layout
 
 shapes = hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=5)

@@ -223,21 +223,41 @@ def test_division_and_rounding_modes():
     a = np.array([[-7, 7, 5], [3, -3, 8]])
     b = np.array([2, -2, 3])
     for mode in (None, "floor", "trunc"):
-        check(lambda x, y: minitorch.div(x, y, rounding_mode=mode), lambda x, y: torch.div(x, y, rounding_mode=mode), a, b, grad=False)
+        check(
+            lambda x, y: minitorch.div(x, y, rounding_mode=mode),
+            lambda x, y: torch.div(x, y, rounding_mode=mode),
+            a,
+            b,
+            grad=False,
+        )
     check(lambda x, y: x // y, None, a, b, grad=False)
     check(lambda x, y: x % y, None, a, b, grad=False)
     check(lambda x, y: x.fmod(y), None, a, b, grad=False)
     f = a.astype(np.float64) + 0.25
-    check(lambda x, y: minitorch.div(x, y, rounding_mode="trunc"), lambda x, y: torch.div(x, y, rounding_mode="trunc"), f, b.astype(np.float64))
+    check(
+        lambda x, y: minitorch.div(x, y, rounding_mode="trunc"),
+        lambda x, y: torch.div(x, y, rounding_mode="trunc"),
+        f,
+        b.astype(np.float64),
+    )
 
 
 @requires_torch
 def test_errors_match_torch():
-    check_raises(lambda: minitorch.ones(2, 3) + minitorch.ones(4), lambda: torch.ones(2, 3) + torch.ones(4), match="must match")
+    check_raises(
+        lambda: minitorch.ones(2, 3) + minitorch.ones(4), lambda: torch.ones(2, 3) + torch.ones(4), match="must match"
+    )
     check_raises(lambda: minitorch.tensor([1, 2]) // 0, lambda: torch.tensor([1, 2]) // 0, match="division by zero")
     check_raises(lambda: minitorch.tensor([2]) ** -1, lambda: torch.tensor([2]) ** -1, match="negative")
-    check_raises(lambda: minitorch.tensor([True]) - minitorch.tensor([False]), lambda: torch.tensor([True]) - torch.tensor([False]), match="logical_xor")
-    check_raises(lambda: minitorch.div(minitorch.ones(1), 2, rounding_mode="up"), lambda: torch.div(torch.ones(1), 2, rounding_mode="up"))
+    check_raises(
+        lambda: minitorch.tensor([True]) - minitorch.tensor([False]),
+        lambda: torch.tensor([True]) - torch.tensor([False]),
+        match="logical_xor",
+    )
+    check_raises(
+        lambda: minitorch.div(minitorch.ones(1), 2, rounding_mode="up"),
+        lambda: torch.div(torch.ones(1), 2, rounding_mode="up"),
+    )
     check_raises(lambda: minitorch.ones(2) + "a", lambda: torch.ones(2) + "a")
     check_raises(lambda: minitorch.ones(2).clamp(), lambda: torch.ones(2).clamp(), match="at least one")
 
@@ -259,7 +279,15 @@ def test_out_of_place_ops_do_not_mutate_inputs():
     a = minitorch.randn(3, 4)
     b = minitorch.randn(4)
     before_a, before_b = a.numpy().copy(), b.numpy().copy()
-    for fn in (lambda: a + b, lambda: a * b, lambda: a.exp(), lambda: a.clamp(0, 1), lambda: a.relu(), lambda: a / b, lambda: -a):
+    for fn in (
+        lambda: a + b,
+        lambda: a * b,
+        lambda: a.exp(),
+        lambda: a.clamp(0, 1),
+        lambda: a.relu(),
+        lambda: a / b,
+        lambda: -a,
+    ):
         fn()
     np.testing.assert_array_equal(a.numpy(), before_a)
     np.testing.assert_array_equal(b.numpy(), before_b)

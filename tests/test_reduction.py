@@ -113,7 +113,9 @@ def test_softmax(name, shape, pick):
     a = floats(shape, seed=pick, low=-10, high=10)
     dim = pick % len(shape) - len(shape)
     check(lambda x: getattr(x, name)(dim), None, a, layouts=LAYOUTS)
-    check(lambda x: getattr(minitorch, name)(x, dim=dim), lambda x: getattr(torch, name)(x, dim=dim), a.astype(np.float32))
+    check(
+        lambda x: getattr(minitorch, name)(x, dim=dim), lambda x: getattr(torch, name)(x, dim=dim), a.astype(np.float32)
+    )
 
 
 @requires_torch

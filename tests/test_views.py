@@ -18,8 +18,21 @@ def shares_storage(a, b):
 
 def test_views_share_storage_and_writes_show_in_base():
     base = minitorch.arange(12.0).reshape(3, 4)
-    for v in (base.view(4, 3), base.t(), base.transpose(0, 1), base.permute(1, 0), base.unsqueeze(0), base.narrow(1, 1, 2),
-              base.select(0, 1), base.diagonal(), base.unfold(1, 2, 1), base.expand(2, 3, 4), base.flatten(), base.T, base.mT):
+    for v in (
+        base.view(4, 3),
+        base.t(),
+        base.transpose(0, 1),
+        base.permute(1, 0),
+        base.unsqueeze(0),
+        base.narrow(1, 1, 2),
+        base.select(0, 1),
+        base.diagonal(),
+        base.unfold(1, 2, 1),
+        base.expand(2, 3, 4),
+        base.flatten(),
+        base.T,
+        base.mT,
+    ):
         assert shares_storage(v, base)
     base.t()[1, 0] = 100.0  # through a transposed view: row 0, column 1 of base
     assert base[0, 1].item() == 100.0
@@ -116,12 +129,33 @@ def test_grad_fn_names_match_torch():
         return [
             type(op(x)).__name__ if False else type(op(x).grad_fn).__name__
             for op in (
-                lambda x: x.view(4, 6), lambda x: x.transpose(0, 1), lambda x: x.permute(2, 1, 0), lambda x: x[0].t(),
-                lambda x: x.expand(3, 2, 3, 4), lambda x: x.unsqueeze(0), lambda x: x.narrow(0, 0, 1),
-                lambda x: x.select(0, 1), lambda x: x.diagonal(), lambda x: x.clone(), lambda x: x * 2, lambda x: x + x,
-                lambda x: x.exp(), lambda x: x.sum(), lambda x: x.sum(0), lambda x: x.mean(), lambda x: x.relu(),
-                lambda x: x.sigmoid(), lambda x: x.tanh(), lambda x: x.softmax(0), lambda x: x.log_softmax(0),
-                lambda x: x / 2, lambda x: x - 1, lambda x: -x, lambda x: x.pow(2), lambda x: x.sqrt(), lambda x: x.log(),
+                lambda x: x.view(4, 6),
+                lambda x: x.transpose(0, 1),
+                lambda x: x.permute(2, 1, 0),
+                lambda x: x[0].t(),
+                lambda x: x.expand(3, 2, 3, 4),
+                lambda x: x.unsqueeze(0),
+                lambda x: x.narrow(0, 0, 1),
+                lambda x: x.select(0, 1),
+                lambda x: x.diagonal(),
+                lambda x: x.clone(),
+                lambda x: x * 2,
+                lambda x: x + x,
+                lambda x: x.exp(),
+                lambda x: x.sum(),
+                lambda x: x.sum(0),
+                lambda x: x.mean(),
+                lambda x: x.relu(),
+                lambda x: x.sigmoid(),
+                lambda x: x.tanh(),
+                lambda x: x.softmax(0),
+                lambda x: x.log_softmax(0),
+                lambda x: x / 2,
+                lambda x: x - 1,
+                lambda x: -x,
+                lambda x: x.pow(2),
+                lambda x: x.sqrt(),
+                lambda x: x.log(),
             )
         ]
 
@@ -131,13 +165,23 @@ def test_grad_fn_names_match_torch():
 @requires_torch
 def test_view_errors_match_torch():
     check_raises(lambda: minitorch.ones(2, 3).t().view(6), lambda: torch.ones(2, 3).t().view(6), match="reshape")
-    check_raises(lambda: minitorch.ones(2, 3).view(4), lambda: torch.ones(2, 3).view(4), match="invalid for input of size 6")
-    check_raises(lambda: minitorch.ones(2, 3).view(-1, -1), lambda: torch.ones(2, 3).view(-1, -1), match="only one dimension")
-    check_raises(lambda: minitorch.ones(2, 3).transpose(0, 2), lambda: torch.ones(2, 3).transpose(0, 2), match="out of range")
+    check_raises(
+        lambda: minitorch.ones(2, 3).view(4), lambda: torch.ones(2, 3).view(4), match="invalid for input of size 6"
+    )
+    check_raises(
+        lambda: minitorch.ones(2, 3).view(-1, -1), lambda: torch.ones(2, 3).view(-1, -1), match="only one dimension"
+    )
+    check_raises(
+        lambda: minitorch.ones(2, 3).transpose(0, 2), lambda: torch.ones(2, 3).transpose(0, 2), match="out of range"
+    )
     check_raises(lambda: minitorch.ones(2, 3).permute(0, 0), lambda: torch.ones(2, 3).permute(0, 0))
     check_raises(lambda: minitorch.ones(2, 3).expand(3, 3), lambda: torch.ones(2, 3).expand(3, 3), match="must match")
-    check_raises(lambda: minitorch.ones(2, 3).narrow(1, 2, 2), lambda: torch.ones(2, 3).narrow(1, 2, 2), match="exceeds")
-    check_raises(lambda: minitorch.ones(2, 3).select(0, 2), lambda: torch.ones(2, 3).select(0, 2), match="out of bounds")
+    check_raises(
+        lambda: minitorch.ones(2, 3).narrow(1, 2, 2), lambda: torch.ones(2, 3).narrow(1, 2, 2), match="exceeds"
+    )
+    check_raises(
+        lambda: minitorch.ones(2, 3).select(0, 2), lambda: torch.ones(2, 3).select(0, 2), match="out of bounds"
+    )
     check_raises(lambda: minitorch.ones(2, 3).unfold(1, 4, 1), lambda: torch.ones(2, 3).unfold(1, 4, 1))
     check_raises(lambda: minitorch.ones(3).split([1, 1]), lambda: torch.ones(3).split([1, 1]), match="sum exactly")
     check_raises(lambda: minitorch.ones(2, 3, 4).t(), lambda: torch.ones(2, 3, 4).t(), match="<= 2 dimensions")

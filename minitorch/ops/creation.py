@@ -58,28 +58,27 @@ def _finish(array: Any, dtype: Optional[dt.dtype], device: Any, requires_grad: b
     return t
 
 
-def _infer_dtype(data: Any, array: np.ndarray) -> dt.dtype:
-    """PyTorch's dtype for Python data: bool, int64 or the default float dtype."""
-    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
-        return dt.from_numpy_dtype(array.dtype)
-    kind = array.dtype.kind
-    if kind == "b":
-        return dt.bool
-    if kind in "iu":
-        return dt.int64
-    if kind == "f":
-        return dt.get_default_dtype() if _has_python_float(data) else dt.from_numpy_dtype(array.dtype)
-    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+def _infer_dtype(data: Any) -> dt.dtype:
+    """PyTorch's dtype for ``data``: the promotion of its elements' dtypes.
 
-
-def _has_python_float(data: Any) -> bool:
-    if isinstance(data, float):
-        return True
-    if isinstance(data, (list, tuple)):
-        return any(_has_python_float(d) for d in data)
+    A Python bool/int/float counts as bool/int64/the default float dtype; a
+    NumPy value or tensor counts with its own dtype; an empty list is float.
+    """
     if isinstance(data, Tensor):
-        return data.dtype is dt.get_default_dtype()
-    return False
+        return data.dtype
+    if isinstance(data, (np.ndarray, np.generic)):
+        return dt.from_numpy_dtype(data.dtype)
+    if isinstance(data, int) and not isinstance(data, bool) and not -(2**63) <= data < 2**63:
+        raise ValueError(f"Overflow when unpacking long long: {data} does not fit in int64; pass dtype=float64")
+    if isinstance(data, (bool, int, float)):
+        return dt.scalar_dtype(data)
+    if isinstance(data, (list, tuple, range)):
+        result = None
+        for item in data:
+            d = _infer_dtype(item)
+            result = d if result is None else dt._promote_two(result, d)
+        return result or dt.get_default_dtype()
+    raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
 
 
 def _to_host_array(data: Any) -> np.ndarray:
@@ -92,7 +91,7 @@ def _to_host_array(data: Any) -> np.ndarray:
     except ValueError as e:
         raise ValueError(f"expected a rectangular nested sequence of numbers: {e}") from None
     if array.dtype == object:
-        raise TypeError(
+        raise RuntimeError(
             f"Could not infer dtype of {type(data).__name__}: give a number, a (nested) list of numbers, "
             "a NumPy array or a tensor"
         )
@@ -105,7 +104,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     if array.dtype.kind in "US":
         raise TypeError(f"new(): invalid data type '{array.dtype.kind == 'U' and 'str'}'")
     if dtype is None:
-        dtype = data.dtype if isinstance(data, Tensor) else _infer_dtype(data, array)
+        dtype = _infer_dtype(data)
     else:
         dtype = dt.to_dtype(dtype)
     if requires_grad and not dtype.is_floating_point:
@@ -243,6 +242,8 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
     if end is None:
         start, end = 0, start
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    if not all(math.isfinite(v) for v in (start, end, step)):
+        raise RuntimeError(f"unsupported range: {start} -> {end} (arange needs finite bounds and step)")
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:

@@ -168,6 +168,8 @@ class _RoundedDiv(Function):
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any, mode: str) -> Tensor:
         d = _binary_dtype(a, b)
+        if d is dt.bool:
+            raise NotImplementedError(f"\"div_{mode}_cpu\" not implemented for 'Bool'; convert to an integer dtype first")
         backend = _backend_of(a, b)
         xp = backend.xp
         xa, xb = _array(a, d), _array(b, d)
@@ -624,17 +626,12 @@ def to_copy(x: Tensor, d: dt.dtype, backend: Any) -> Tensor:
 # ---- the functional API -----------------------------------------------------------------------
 def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
-    return Add.apply(input, other, alpha) if isinstance(input, Tensor) else Add.apply(_as_tensor(input, other), other, alpha)
+    return Add.apply(input, other, alpha)
 
 
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input - alpha * other`` with broadcasting."""
-    return Sub.apply(input, other, alpha) if isinstance(input, Tensor) else Sub.apply(_as_tensor(input, other), other, alpha)
-
-
-def _as_tensor(x: Any, like: Tensor) -> Tensor:
-    """Wrap a Python scalar as a 0-d tensor (weak type) for ops that need a tensor on the left."""
-    return Tensor._make(like._backend.xp.asarray(x, dtype=dt.scalar_dtype(x).np), like._backend)
+    return Sub.apply(input, other, alpha)
 
 
 def mul(input: Any, other: Any) -> Tensor:
@@ -668,8 +665,6 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001
     """``input ** exponent``; either may be a tensor or a number."""
     if isinstance(exponent, Tensor) and exponent.ndim == 0 and not exponent.requires_grad and isinstance(input, Tensor):
         exponent = exponent.item()
-    if not isinstance(input, Tensor):
-        input = _as_tensor(input, exponent)
     return Pow.apply(input, exponent)
 
 
@@ -693,14 +688,17 @@ def absolute(input: Tensor) -> Tensor:
 
 
 def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
-    return sub(other if isinstance(other, Tensor) else _as_tensor(other, input), input, alpha=alpha)
+    """``other - alpha * input``."""
+    return sub(other, input, alpha=alpha)
 
 
 def _reversed(fn: Callable) -> Callable:
+    """``2 - x`` and friends: the Python scalar stays a weak operand on the left."""
+
     def reflected(self: Tensor, other: Any) -> Tensor:
         if not isinstance(other, (int, float, bool)):
             return NotImplemented
-        return fn(_as_tensor(other, self), self)
+        return fn(other, self)
 
     return reflected
 
