@@ -71,9 +71,24 @@ def case_elementwise(lib, arrays):
 
 CASES: Dict[str, Tuple[Callable, Callable[[np.random.Generator], List[np.ndarray]], int, float]] = {
     # name: (builder, inputs, calls per repeat, target ratio from the issue)
-    "(a*b+c).sum().backward(), 10 elements": (case_overhead, lambda r: [r.standard_normal(10, dtype=np.float32) for _ in range(3)], 2000, 3.0),
-    "1024x1024 matmul forward+backward": (case_matmul, lambda r: [r.standard_normal((1024, 1024), dtype=np.float32) for _ in range(2)], 5, 1.3),
-    "elementwise chain, 1M elements, fwd+bwd": (case_elementwise, lambda r: [r.standard_normal(1_000_000, dtype=np.float32) for _ in range(3)], 10, 2.0),
+    "(a*b+c).sum().backward(), 10 elements": (
+        case_overhead,
+        lambda r: [r.standard_normal(10, dtype=np.float32) for _ in range(3)],
+        2000,
+        3.0,
+    ),
+    "1024x1024 matmul forward+backward": (
+        case_matmul,
+        lambda r: [r.standard_normal((1024, 1024), dtype=np.float32) for _ in range(2)],
+        5,
+        1.3,
+    ),
+    "elementwise chain, 1M elements, fwd+bwd": (
+        case_elementwise,
+        lambda r: [r.standard_normal(1_000_000, dtype=np.float32) for _ in range(3)],
+        10,
+        2.0,
+    ),
 }
 
 
@@ -90,7 +105,9 @@ def main() -> None:
         t_th = median_seconds(build(torch, arrays), number, args.repeats)
         ratio = t_mt / t_th
         rows.append((name, t_mt, t_th, ratio, target))
-        print(f"{name:45s} minitorch {t_mt * 1e3:9.3f} ms  torch {t_th * 1e3:9.3f} ms  ratio {ratio:5.2f}  (target <= {target})")
+        print(
+            f"{name:45s} minitorch {t_mt * 1e3:9.3f} ms  torch {t_th * 1e3:9.3f} ms  ratio {ratio:5.2f}  (target <= {target})"
+        )
     header = [
         "# Core CPU benchmark: minitorch vs PyTorch",
         "",
@@ -101,7 +118,10 @@ def main() -> None:
         "| case | minitorch | PyTorch | ratio | target | met |",
         "|---|---|---|---|---|---|",
     ]
-    lines = [f"| {n} | {a * 1e3:.3f} ms | {b * 1e3:.3f} ms | {r:.2f}x | <= {t}x | {'yes' if r <= t else 'no'} |" for n, a, b, r, t in rows]
+    lines = [
+        f"| {n} | {a * 1e3:.3f} ms | {b * 1e3:.3f} ms | {r:.2f}x | <= {t}x | {'yes' if r <= t else 'no'} |"
+        for n, a, b, r, t in rows
+    ]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(header + lines) + "\n")
     print(f"wrote {args.out}")

@@ -15,8 +15,10 @@ def tour_tensors() -> None:
     x = minitorch.arange(6.0).reshape(2, 3)
     xt = x.t()
     print(f"x.shape={tuple(x.shape)} x.stride()={x.stride()}; x.t().stride()={xt.stride()}")
-    print(f"same storage: {x.untyped_storage().data_ptr() == xt.untyped_storage().data_ptr()}, "
-          f"x.t().is_contiguous()={xt.is_contiguous()}")
+    print(
+        f"same storage: {x.untyped_storage().data_ptr() == xt.untyped_storage().data_ptr()}, "
+        f"x.t().is_contiguous()={xt.is_contiguous()}"
+    )
     xt[2, 0] = 100.0
     print(f"writing x.t()[2, 0] = 100 changes x[0, 2]: {x[0, 2].item()}")
 
@@ -51,8 +53,10 @@ def tour_gradcheck() -> None:
     a = minitorch.randn(3, 4, dtype=minitorch.float64, requires_grad=True)
     b = minitorch.randn(4, dtype=minitorch.float64, requires_grad=True)
     fn = lambda a, b: ((a * b).sigmoid() @ b).softmax(0)  # noqa: E731
-    print(f"gradcheck: {minitorch.autograd.gradcheck(fn, (a, b))}, "
-          f"gradgradcheck: {minitorch.autograd.gradgradcheck(fn, (a, b))}")
+    print(
+        f"gradcheck: {minitorch.autograd.gradcheck(fn, (a, b))}, "
+        f"gradgradcheck: {minitorch.autograd.gradgradcheck(fn, (a, b))}"
+    )
 
 
 def main() -> None:

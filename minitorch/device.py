@@ -18,9 +18,7 @@ class device:
             raise TypeError(f"device() expected a string like 'cpu' or 'cuda:0', got {type!r}")
         name, sep, idx = type.partition(":")
         if name not in ("cpu", "cuda"):
-            raise RuntimeError(
-                f"Expected one of cpu, cuda device type at start of device string: {type}"
-            )
+            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {type}")
         if sep:
             if index is not None or not idx.isdigit():
                 raise RuntimeError(f"Invalid device string: '{type}'")

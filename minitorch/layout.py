@@ -85,9 +85,7 @@ def normalize_dim(dim: int, ndim: int) -> int:
     """
     bound = max(ndim, 1)
     if not -bound <= dim < bound:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-bound}, {bound - 1}], but got {dim})"
-        )
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-bound}, {bound - 1}], but got {dim})")
     return dim % bound
 
 

@@ -54,7 +54,9 @@ class Storage:
 
     def __repr__(self) -> str:
         body = "\n".join(f" {v}" for v in self.tolist())
-        return f"{body}\n[minitorch.storage.TypedStorage(dtype={self.dtype}, device={self.device}) of size {self.size()}]"
+        return (
+            f"{body}\n[minitorch.storage.TypedStorage(dtype={self.dtype}, device={self.device}) of size {self.size()}]"
+        )
 
 
 class UntypedStorage:

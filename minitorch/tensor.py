@@ -307,7 +307,9 @@ class Tensor:
     def grad(self, value: Optional["Tensor"]) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
-                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}"
+                )
             if value.shape != self.shape:
                 raise RuntimeError(
                     f"assigned grad has data of a different size: grad is {list(value.shape)}, "
@@ -377,9 +379,7 @@ class Tensor:
 
     def detach_(self) -> "Tensor":
         if self._base is not None and self._base.requires_grad:
-            raise RuntimeError(
-                "Can't detach views in-place. Use detach() instead, or use the view's base tensor."
-            )
+            raise RuntimeError("Can't detach views in-place. Use detach() instead, or use the view's base tensor.")
         self._grad_fn = None
         self._requires_grad = False
         return self
@@ -407,9 +407,7 @@ class Tensor:
     def numpy(self, *, force: bool = False) -> Any:
         """A NumPy array sharing this tensor's memory (on the CPU)."""
         if self._requires_grad and not force:
-            raise RuntimeError(
-                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
-            )
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         if self.is_cuda and not force:
             raise TypeError(
                 "can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
@@ -435,9 +433,7 @@ class Tensor:
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
-            raise RuntimeError(
-                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
-            )
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._data.reshape(()).item()
 
     def __float__(self) -> float:
@@ -454,7 +450,7 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous"
+                "Boolean value of Tensor with more than one value is ambiguous"
                 if self._data.size > 1
                 else "Boolean value of Tensor with no values is ambiguous"
             )
@@ -609,9 +605,8 @@ class Tensor:
 
 
 from . import dtypes as _dt  # noqa: E402  (Tensor.float etc. need the module, not the builtin)
-from .autograd import function as _function  # noqa: E402
-
 from .autograd import engine as _engine  # noqa: E402
+from .autograd import function as _function  # noqa: E402
 
 _function._Tensor = _engine.Tensor = Tensor
 

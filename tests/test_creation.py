@@ -6,12 +6,13 @@ import math
 
 import numpy as np
 import pytest
-from helpers import check_raises, requires_torch, torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minitorch
+
+from helpers import check_raises, requires_torch, torch
 
 pytestmark = requires_torch
 

@@ -7,9 +7,10 @@ import operator
 
 import numpy as np
 import pytest
-from helpers import check, check_raises, requires_torch, torch
 
 import minitorch
+
+from helpers import check, check_raises, requires_torch, torch
 
 pytestmark = requires_torch
 

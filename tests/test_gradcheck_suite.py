@@ -63,9 +63,14 @@ def fractional(a):
 # name: (function of the inputs, builder, smallest ndim it needs)
 OPS: Dict[str, Tuple[Callable, Build, int]] = {
     # pointwise, unary
-    **{name: (lambda x, n=name: getattr(x, n)(), one(), 0) for name in (
-        "neg", "exp", "exp2", "expm1", "sin", "cos", "atan", "sinh", "cosh", "tanh", "sigmoid", "square")},
-    **{name: (lambda x, n=name: getattr(x, n)(), one(positive), 0) for name in ("sqrt", "rsqrt", "log", "log1p", "log2", "log10")},
+    **{
+        name: (lambda x, n=name: getattr(x, n)(), one(), 0)
+        for name in ("neg", "exp", "exp2", "expm1", "sin", "cos", "atan", "sinh", "cosh", "tanh", "sigmoid", "square")
+    },
+    **{
+        name: (lambda x, n=name: getattr(x, n)(), one(positive), 0)
+        for name in ("sqrt", "rsqrt", "log", "log1p", "log2", "log10")
+    },
     "abs": (lambda x: x.abs(), one(nonzero), 0),
     "relu": (lambda x: x.relu(), one(nonzero), 0),
     "reciprocal": (lambda x: x.reciprocal(), one(nonzero), 0),
@@ -129,7 +134,13 @@ OPS: Dict[str, Tuple[Callable, Build, int]] = {
     "index_select": (lambda x: x.index_select(0, minitorch.tensor([0, 0])), one(), 1),
     "take_along_dim": (lambda x: x.take_along_dim(minitorch.zeros(x.shape, dtype=minitorch.int64), 0), one(), 1),
     "masked_select": (lambda x: x.masked_select(x > 0), one(nonzero), 0),
-    "scatter_add": (lambda x: minitorch.zeros(x.shape[0] + 1, *x.shape[1:], dtype=x.dtype).scatter_add(0, minitorch.zeros(x.shape, dtype=minitorch.int64), x), one(), 1),
+    "scatter_add": (
+        lambda x: minitorch.zeros(x.shape[0] + 1, *x.shape[1:], dtype=x.dtype).scatter_add(
+            0, minitorch.zeros(x.shape, dtype=minitorch.int64), x
+        ),
+        one(),
+        1,
+    ),
     # joining
     "cat": (lambda a, b: minitorch.cat([a, b.expand_as(a)], -1), pair(), 1),
     "stack": (lambda a, b: minitorch.stack([a, b.expand_as(a)]), pair(), 0),

@@ -6,12 +6,13 @@ import itertools
 
 import numpy as np
 import pytest
-from helpers import requires_torch, torch
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from minitorch import layout
+
+from helpers import requires_torch, torch
 
 shapes = hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=5)
 nonempty_shapes = hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=5)

@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
-from helpers import LAYOUTS, check, check_raises, requires_torch, torch
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import floats
 
 import minitorch
 from minitorch.autograd import gradcheck, gradgradcheck
+
+from helpers import LAYOUTS, check, check_raises, requires_torch, torch
+from strategies import floats
 
 pytestmark = requires_torch
 

@@ -38,8 +38,7 @@ def _make_grads(outputs: Tuple[Any, ...], grad_outputs: Tuple[Any, ...]) -> list
             g = ones_like(out)
         elif g.shape != out.shape:
             raise RuntimeError(
-                f"Mismatch in shape: grad_output[0] has a shape of {g.shape} and output[0] has a shape "
-                f"of {out.shape}."
+                f"Mismatch in shape: grad_output[0] has a shape of {g.shape} and output[0] has a shape of {out.shape}."
             )
         grads.append(g)
     return grads

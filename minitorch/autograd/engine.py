@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from . import grad_mode
 from ..dtypes import from_numpy_dtype
+from . import grad_mode
 from .function import AccumulateGrad, Node, grad_accumulator
 
 Tensor: Any = None  # set by minitorch.tensor (which imports this package first)
@@ -207,8 +207,6 @@ def _useful(order: List[Node], target_ids: set) -> set:
     """Ids of the nodes from which a target can be reached; others are skipped."""
     useful = set()
     for node in reversed(order):  # children before parents
-        if id(node) in target_ids or any(
-            child is not None and id(child) in useful for child, _ in _edges(node)
-        ):
+        if id(node) in target_ids or any(child is not None and id(child) in useful for child, _ in _edges(node)):
             useful.add(id(node))
     return useful

@@ -259,9 +259,7 @@ def _connect(ctx: BackwardNode, args: Tuple[Any, ...], outputs: Tuple[Any, ...])
             out_meta.append(None)
     ctx._output_meta = out_meta
     if ctx._to_save:
-        ctx._saved = [
-            None if t is None else SavedTensor(t, any(t is o for o in outputs)) for t in ctx._to_save
-        ]
+        ctx._saved = [None if t is None else SavedTensor(t, any(t is o for o in outputs)) for t in ctx._to_save]
         ctx._to_save = ()
 
 

@@ -54,7 +54,9 @@ def _check_inputs(inputs: Tuple[Any, ...]) -> List[int]:
             )
         wrt.append(i)
     if not wrt:
-        raise ValueError("gradcheck expects at least one input tensor to require gradient, but none of them have requires_grad=True.")
+        raise ValueError(
+            "gradcheck expects at least one input tensor to require gradient, but none of them have requires_grad=True."
+        )
     return wrt
 
 
@@ -91,15 +93,15 @@ def _numerical_jacobian(func: Callable, inputs: Tuple[Any, ...], wrt: List[int],
 
 def _analytical_jacobian(func: Callable, inputs: Tuple[Any, ...], wrt: List[int]) -> List[np.ndarray]:
     """One matrix per input: row k is the gradient of output element k (one backward each)."""
-    from . import grad as autograd_grad
     from ..ops.creation import zeros_like
+    from . import grad as autograd_grad
 
     with grad_mode.enable_grad():
         outs = _differentiable_outputs(func, inputs)
     sizes = [o.numel() for o in outs]
     jac = [np.zeros((sum(sizes), inputs[i].numel())) for i in wrt]
     row = 0
-    for o_idx, out in enumerate(outs):
+    for out in outs:
         for k in range(out.numel()):
             g = zeros_like(out)
             g._data.reshape(-1)[k] = 1
@@ -125,7 +127,9 @@ def _fail(msg: str, raise_exception: bool) -> bool:
 
 def _compare(analytical: np.ndarray, numerical: np.ndarray, atol: float, rtol: float, input_nr: int) -> Optional[str]:
     if analytical.shape != numerical.shape:
-        return f"Jacobian shape mismatch for input {input_nr}: analytical {analytical.shape}, numerical {numerical.shape}"
+        return (
+            f"Jacobian shape mismatch for input {input_nr}: analytical {analytical.shape}, numerical {numerical.shape}"
+        )
     err = np.abs(analytical - numerical)
     bad = err > atol + rtol * np.abs(numerical)
     bad |= np.isnan(analytical) != np.isnan(numerical)
@@ -171,16 +175,19 @@ def gradcheck(
     again = _analytical_jacobian(func, inputs, wrt)
     for a, b in zip(analytical, again):
         if np.abs(a - b).max(initial=0) > nondet_tol:
-            return _fail("Backward is not reentrant, i.e., running backward with same input and grad_output "
-                         f"multiple times gives different values (max difference {np.abs(a - b).max()}).", raise_exception)
+            return _fail(
+                "Backward is not reentrant, i.e., running backward with same input and grad_output "
+                f"multiple times gives different values (max difference {np.abs(a - b).max()}).",
+                raise_exception,
+            )
     if check_undefined_grad and not _zero_grad_gives_zero(func, inputs, wrt):
         return _fail("Backward with a zero output gradient gave a nonzero input gradient.", raise_exception)
     return True
 
 
 def _zero_grad_gives_zero(func: Callable, inputs: Tuple[Any, ...], wrt: List[int]) -> bool:
-    from . import grad as autograd_grad
     from ..ops.creation import zeros_like
+    from . import grad as autograd_grad
 
     with grad_mode.enable_grad():
         outs = [o for o in _differentiable_outputs(func, inputs) if o.requires_grad]
@@ -190,16 +197,22 @@ def _zero_grad_gives_zero(func: Callable, inputs: Tuple[Any, ...], wrt: List[int
     return all(g is None or not bool((g != 0).any()) for g in grads)
 
 
-def _fast_gradcheck(func: Callable, inputs: Tuple[Any, ...], wrt: List[int], eps: float, atol: float, rtol: float, raise_exception: bool) -> bool:
-    from . import grad as autograd_grad
+def _fast_gradcheck(
+    func: Callable, inputs: Tuple[Any, ...], wrt: List[int], eps: float, atol: float, rtol: float, raise_exception: bool
+) -> bool:
     from ..ops.creation import tensor
+    from . import grad as autograd_grad
 
     rng = np.random.default_rng(0)
     with grad_mode.enable_grad():
         outs = _differentiable_outputs(func, inputs)
     vs = [tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype) for o in outs]
-    grads = autograd_grad([o for o in outs if o.requires_grad], [inputs[i] for i in wrt],
-                          [v for v, o in zip(vs, outs) if o.requires_grad], allow_unused=True)
+    grads = autograd_grad(
+        [o for o in outs if o.requires_grad],
+        [inputs[i] for i in wrt],
+        [v for v, o in zip(vs, outs) if o.requires_grad],
+        allow_unused=True,
+    )
     v_flat = np.concatenate([v.numpy().ravel() for v in vs]) if vs else np.zeros(0)
     for n, i in enumerate(wrt):
         x = inputs[i]
@@ -237,8 +250,8 @@ def gradgradcheck(
     **_: Any,
 ) -> bool:
     """gradcheck of the *backward* pass: checks second derivatives (create_graph=True)."""
-    from . import grad as autograd_grad
     from ..ops.creation import tensor
+    from . import grad as autograd_grad
 
     inputs = _as_tuple(inputs)
     wrt = _check_inputs(inputs)
@@ -246,7 +259,9 @@ def gradgradcheck(
         rng = np.random.default_rng(0)
         with grad_mode.no_grad():
             outs = _differentiable_outputs(func, inputs)
-        grad_outputs = tuple(tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype, requires_grad=True) for o in outs)
+        grad_outputs = tuple(
+            tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype, requires_grad=True) for o in outs
+        )
     grad_outputs = _as_tuple(grad_outputs)
     n_in = len(inputs)
 
@@ -256,6 +271,14 @@ def gradgradcheck(
         grads = autograd_grad(outs, [ins[i] for i in wrt], list(gos[: len(outs)]), create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
-    return gradcheck(first_derivatives, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception, nondet_tol=nondet_tol, check_undefined_grad=False,
-                     fast_mode=fast_mode)
+    return gradcheck(
+        first_derivatives,
+        inputs + grad_outputs,
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        raise_exception=raise_exception,
+        nondet_tol=nondet_tol,
+        check_undefined_grad=False,
+        fast_mode=fast_mode,
+    )

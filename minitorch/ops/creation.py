@@ -28,9 +28,7 @@ def size_from_args(size: Sequence[Any]) -> tuple:
         if isinstance(s, Tensor):
             s = s.item()
         if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
-            raise TypeError(
-                f"size must be a tuple of ints, but got an element of type {type(s).__name__}"
-            )
+            raise TypeError(f"size must be a tuple of ints, but got an element of type {type(s).__name__}")
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
         out.append(int(s))
@@ -98,7 +96,9 @@ def _to_host_array(data: Any) -> np.ndarray:
     return array
 
 
-def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def tensor(
+    data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False
+) -> Tensor:
     """A new tensor holding a copy of ``data`` (numbers, nested lists, arrays, tensors)."""
     array = _to_host_array(data)
     if array.dtype.kind in "US":
@@ -134,7 +134,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    d = dt.from_numpy_dtype(array.dtype)
+    dt.from_numpy_dtype(array.dtype)  # raises TypeError for dtypes minitorch lacks
     item = array.itemsize
     if any(s < 0 for s in array.strides):
         raise ValueError(
@@ -143,7 +143,9 @@ def from_numpy(array: np.ndarray) -> Tensor:
             "array  with array.copy().) "
         )
     if any(s % item for s in array.strides):
-        raise ValueError("given numpy array strides not a multiple of the element byte size. Copy the numpy array to reallocate the memory.")
+        raise ValueError(
+            "given numpy array strides not a multiple of the element byte size. Copy the numpy array to reallocate the memory."
+        )
     strides = tuple(s // item for s in array.strides)
     backend = get_backend(CPU)
     if array.flags.c_contiguous:
@@ -191,7 +193,9 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     return _fill(size_from_args(size), 0, dtype, device, requires_grad)
 
 
-def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def full(
+    size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any
+) -> Tensor:
     """A tensor filled with ``fill_value``; its dtype follows the value (bool, int64 or float)."""
     _check_options(options)
     if isinstance(fill_value, Tensor):
@@ -203,31 +207,53 @@ def _like(t: Tensor, dtype: Any, device: Any) -> tuple:
     return (dtype if dtype is not None else t.dtype, device if device is not None else t.device)
 
 
-def zeros_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def zeros_like(
+    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any
+) -> Tensor:
     _check_options(options)
     d, dev = _like(input, dtype, device)
     return zeros(tuple(input.shape), dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def ones_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def ones_like(
+    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any
+) -> Tensor:
     _check_options(options)
     d, dev = _like(input, dtype, device)
     return ones(tuple(input.shape), dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def empty_like(
+    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any
+) -> Tensor:
     _check_options(options)
     d, dev = _like(input, dtype, device)
     return empty(tuple(input.shape), dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def full_like(
+    input: Tensor,
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
     _check_options(options)
     d, dev = _like(input, dtype, device)
     return full(tuple(input.shape), fill_value, dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def eye(n: int, m: Optional[int] = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def eye(
+    n: int,
+    m: Optional[int] = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
     """The identity matrix (ones on the diagonal), n x m."""
     _check_options(options)
     if n < 0 or (m is not None and m < 0):
@@ -236,7 +262,16 @@ def eye(n: int, m: Optional[int] = None, *, dtype: Any = None, device: Any = Non
     return _finish(np.eye(n, m, dtype=d.np), d, device, requires_grad)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def arange(
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
     """Values from ``start`` up to (not including) ``end`` in steps of ``step``."""
     _check_options(options)
     if end is None:
@@ -258,7 +293,16 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
     return _finish(array.astype(d.np), d, device, requires_grad)
 
 
-def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def linspace(
+    start: Any,
+    end: Any,
+    steps: int,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     _check_options(options)
     if steps < 0:
@@ -267,7 +311,17 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
     return _finish(np.linspace(float(start), float(end), steps).astype(d.np), d, device, requires_grad)
 
 
-def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def logspace(
+    start: Any,
+    end: Any,
+    steps: int,
+    base: float = 10.0,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
     """``base ** linspace(start, end, steps)``."""
     _check_options(options)
     if steps < 0:
@@ -284,19 +338,43 @@ def _random(size: tuple, draw: Any, dtype: Any, device: Any, requires_grad: bool
     return _finish(np.asarray(draw(size)).astype(d.np), d, device, requires_grad)
 
 
-def rand(*size: Any, generator: Optional[Generator] = None, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def rand(
+    *size: Any,
+    generator: Optional[Generator] = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
     """Uniform samples from [0, 1)."""
     _check_options(options)
     return _random(size_from_args(size), rng(generator).random, dtype, device, requires_grad)
 
 
-def randn(*size: Any, generator: Optional[Generator] = None, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def randn(
+    *size: Any,
+    generator: Optional[Generator] = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
     """Samples from the standard normal distribution N(0, 1)."""
     _check_options(options)
     return _random(size_from_args(size), rng(generator).standard_normal, dtype, device, requires_grad)
 
 
-def randint(low: int, high: Any = None, size: Any = None, *, generator: Optional[Generator] = None, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def randint(
+    low: int,
+    high: Any = None,
+    size: Any = None,
+    *,
+    generator: Optional[Generator] = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
     """Random integers from ``low`` (inclusive) to ``high`` (exclusive); int64 by default."""
     _check_options(options)
     if size is None:
@@ -310,7 +388,17 @@ def randint(low: int, high: Any = None, size: Any = None, *, generator: Optional
     return _finish(np.asarray(array).astype(d.np), d, device, requires_grad)
 
 
-def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Optional[Generator] = None, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def normal(
+    mean: Any = 0.0,
+    std: Any = 1.0,
+    size: Any = None,
+    *,
+    generator: Optional[Generator] = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
     """Normal samples; ``mean``/``std`` may be numbers (then ``size`` is needed) or tensors."""
     _check_options(options)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
@@ -329,7 +417,15 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Opti
     return _random(size, draw, dtype, device, requires_grad)
 
 
-def randperm(n: int, *, generator: Optional[Generator] = None, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def randperm(
+    n: int,
+    *,
+    generator: Optional[Generator] = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
     """A random permutation of 0..n-1 (int64)."""
     _check_options(options)
     if n < 0:
@@ -338,19 +434,32 @@ def randperm(n: int, *, generator: Optional[Generator] = None, dtype: Any = None
     return _finish(rng(generator).permutation(n).astype(d.np), d, device, requires_grad)
 
 
-def rand_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def rand_like(
+    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any
+) -> Tensor:
     _check_options(options)
     d, dev = _like(input, dtype, device)
     return rand(tuple(input.shape), dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def randn_like(
+    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any
+) -> Tensor:
     _check_options(options)
     d, dev = _like(input, dtype, device)
     return randn(tuple(input.shape), dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def randint_like(input: Tensor, low: int, high: Any = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+def randint_like(
+    input: Tensor,
+    low: int,
+    high: Any = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
     _check_options(options)
     d, dev = _like(input, dtype, device)
     if high is None:

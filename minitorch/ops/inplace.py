@@ -57,10 +57,16 @@ def check_inplace_allowed(t: Tensor) -> None:
         )
 
 
-def inplace(self: Tensor, compute: Callable[..., Tensor], *args: Any, reads_self: bool = True) -> Tensor:
-    """Run ``compute(self, *args)`` and store the result in ``self``'s memory."""
+def inplace(
+    self: Tensor, compute: Callable[..., Tensor], *args: Any, reads_self: bool = True, allow_overlap: bool = False
+) -> Tensor:
+    """Run ``compute(self, *args)`` and store the result in ``self``'s memory.
+
+    ``allow_overlap`` is for fills: writing one value through an expanded
+    (stride-0) tensor is well defined, any other write is not.
+    """
     check_inplace_allowed(self)
-    if layout.has_overlap(self.shape, self.stride()) and self.numel() > 1:
+    if not allow_overlap and layout.has_overlap(self.shape, self.stride()):
         raise RuntimeError(
             "unsupported operation: more than one element of the written-to tensor refers to a single "
             "memory location. Please clone() the tensor before performing the operation."
@@ -89,9 +95,7 @@ def inplace(self: Tensor, compute: Callable[..., Tensor], *args: Any, reads_self
 
 def _write(self: Tensor, new: Tensor) -> None:
     if new.shape != self.shape:
-        raise RuntimeError(
-            f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(new.shape)}"
-        )
+        raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(new.shape)}")
     if not _castable(new.dtype, self.dtype):
         raise RuntimeError(
             f"result type {_type_name(new.dtype)} can't be cast to the desired output type {_type_name(self.dtype)}"
@@ -108,15 +112,28 @@ def _castable(src: Any, dst: Any) -> bool:
 
 
 def _type_name(d: Any) -> str:
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[d.name]
+    return {
+        "float32": "Float",
+        "float64": "Double",
+        "float16": "Half",
+        "int64": "Long",
+        "int32": "Int",
+        "int16": "Short",
+        "int8": "Char",
+        "uint8": "Byte",
+        "bool": "Bool",
+    }[d.name]
 
 
 def _rebase_view(view: Tensor, new: Tensor) -> None:
     base = view._base
     refresh_view(base) if base._base is not None else None
     old_base = base._alias_without_grad_fn()
-    old_base._grad_fn, old_base._output_nr, old_base._requires_grad = base._grad_fn, base._output_nr, base._requires_grad
+    old_base._grad_fn, old_base._output_nr, old_base._requires_grad = (
+        base._grad_fn,
+        base._output_nr,
+        base._requires_grad,
+    )
     index = _input_index_of_view(base, view.shape, view.stride(), view._offset)
     new_base = CopySlices.apply(old_base, new, index)
     base._grad_fn, base._output_nr, base._requires_grad = new_base._grad_fn, 0, True
@@ -144,9 +161,13 @@ _function.view_refresher = refresh_view
 
 
 # ---- the in-place methods ------------------------------------------------------------------
-def _inplace_method(fn: Callable[..., Tensor], reads_self: bool = True) -> Callable[..., Tensor]:
+def _inplace_method(
+    fn: Callable[..., Tensor], reads_self: bool = True, allow_overlap: bool = False
+) -> Callable[..., Tensor]:
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return inplace(self, lambda x, *a: fn(x, *a, **kwargs), *args, reads_self=reads_self)
+        return inplace(
+            self, lambda x, *a: fn(x, *a, **kwargs), *args, reads_self=reads_self, allow_overlap=allow_overlap
+        )
 
     method.__name__ = fn.__name__ + "_"
     method.__doc__ = f"In-place version of ``{fn.__name__}``."
@@ -193,14 +214,46 @@ def _install() -> None:
 
     T = Tensor
     for name in (
-        "add", "sub", "mul", "div", "pow", "remainder", "fmod", "floor_divide", "neg", "abs", "sign", "sqrt",
-        "rsqrt", "exp", "expm1", "log", "log1p", "log2", "reciprocal", "sin", "cos", "tan", "tanh", "sigmoid",
-        "relu", "floor", "ceil", "trunc", "round", "clamp", "clip", "masked_fill", "lerp", "square", "frac",
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "pow",
+        "remainder",
+        "fmod",
+        "floor_divide",
+        "neg",
+        "abs",
+        "sign",
+        "sqrt",
+        "rsqrt",
+        "exp",
+        "expm1",
+        "log",
+        "log1p",
+        "log2",
+        "reciprocal",
+        "sin",
+        "cos",
+        "tan",
+        "tanh",
+        "sigmoid",
+        "relu",
+        "floor",
+        "ceil",
+        "trunc",
+        "round",
+        "clamp",
+        "clip",
+        "masked_fill",
+        "lerp",
+        "square",
+        "frac",
     ):
         setattr(T, name + "_", _inplace_method(getattr(pw, name)))
     T.copy_ = _inplace_method(_copy, reads_self=False)
-    T.fill_ = _inplace_method(_fill, reads_self=False)
-    T.zero_ = _inplace_method(_zero, reads_self=False)
+    T.fill_ = _inplace_method(_fill, reads_self=False, allow_overlap=True)
+    T.zero_ = _inplace_method(_zero, reads_self=False, allow_overlap=True)
     T.uniform_ = _inplace_method(_uniform, reads_self=False)
     T.normal_ = _inplace_method(_normal, reads_self=False)
     T.__iadd__ = T.add_

@@ -26,9 +26,7 @@ Scalar = (int, float, bool)
 # ---- operand handling --------------------------------------------------------------------
 def _check_operand(x: Any) -> None:
     if not isinstance(x, (Tensor, int, float, bool)):
-        raise TypeError(
-            f"unsupported operand type: expected a Tensor or a Python number, got {type(x).__name__}"
-        )
+        raise TypeError(f"unsupported operand type: expected a Tensor or a Python number, got {type(x).__name__}")
 
 
 def _binary_dtype(a: Any, b: Any) -> dt.dtype:
@@ -61,6 +59,20 @@ def _array(x: Any, d: dt.dtype) -> Any:
 
 def _backend_of(a: Any, b: Any) -> Any:
     return a._backend if isinstance(a, Tensor) else b._backend
+
+
+def _save_operands(ctx: Any, a: Any, b: Any, keep_a: bool, keep_b: bool) -> None:
+    """Save only the operands backward will read (a tensor not saved may be changed in place
+    later without breaking this backward); Python scalars are kept as plain values."""
+    ctx.save_for_backward(
+        a if isinstance(a, Tensor) and keep_a else None, b if isinstance(b, Tensor) and keep_b else None
+    )
+    ctx.scalars = (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
+
+
+def _saved_operands(ctx: Any) -> Any:
+    a, b = ctx.saved_tensors
+    return (ctx.scalars[0] if a is None else a), (ctx.scalars[1] if b is None else b)
 
 
 def _grad_if(ctx: Any, i: int, compute: Callable[[], Any]) -> Any:
@@ -120,15 +132,12 @@ class Mul(Function):
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Tensor:
         d = _binary_dtype(a, b)
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
-        ctx.scalars = (a, b)
+        _save_operands(ctx, a, b, keep_a=ctx.needs_input_grad[1], keep_b=ctx.needs_input_grad[0])
         return Tensor._make(_array(a, d) * _array(b, d), _backend_of(a, b))
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b = _saved_operands(ctx)
         return _grad_if(ctx, 0, lambda: g * b), _grad_if(ctx, 1, lambda: g * a)
 
 
@@ -143,17 +152,14 @@ class Div(Function):
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Tensor:
         d = _true_div_dtype(a, b)
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
-        ctx.scalars = (a, b)
+        _save_operands(ctx, a, b, keep_a=ctx.needs_input_grad[1], keep_b=True)
         backend = _backend_of(a, b)
         with backend.xp.errstate(divide="ignore", invalid="ignore"):
             return Tensor._make(backend.xp.true_divide(_array(a, d), _array(b, d)), backend)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b = _saved_operands(ctx)
         return _grad_if(ctx, 0, lambda: g / b), _grad_if(ctx, 1, lambda: -g * a / (b * b))
 
 
@@ -169,7 +175,9 @@ class _RoundedDiv(Function):
     def forward(ctx: Any, a: Any, b: Any, mode: str) -> Tensor:
         d = _binary_dtype(a, b)
         if d is dt.bool:
-            raise NotImplementedError(f"\"div_{mode}_cpu\" not implemented for 'Bool'; convert to an integer dtype first")
+            raise NotImplementedError(
+                f"\"div_{mode}_cpu\" not implemented for 'Bool'; convert to an integer dtype first"
+            )
         backend = _backend_of(a, b)
         xp = backend.xp
         xa, xb = _array(a, d), _array(b, d)
@@ -205,17 +213,15 @@ class Remainder(Function):
         xp = backend.xp
         xa, xb = _array(a, d), _array(b, d)
         _integer_division_check(xb, d, backend)
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
-        ctx.scalars, ctx.python_style = (a, b), python_style
+        _save_operands(ctx, a, b, keep_a=ctx.needs_input_grad[1], keep_b=ctx.needs_input_grad[1])
+        ctx.python_style = python_style
         with xp.errstate(divide="ignore", invalid="ignore"):
             out = xp.remainder(xa, xb) if python_style else xp.fmod(xa, xb)
         return Tensor._make(xp.asarray(out, dtype=d.np), backend)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b = _saved_operands(ctx)
 
         def grad_b() -> Tensor:
             q = div(a, b, rounding_mode="floor" if ctx.python_style else "trunc")
@@ -309,7 +315,15 @@ class Minimum(Function):
 INPUT, OUTPUT = "input", "output"
 
 
-def _unary(name: str, grad_fn_name: str, compute: Callable, saves: Optional[str], derivative: Optional[Callable], *, floating: bool = True) -> Callable:
+def _unary(
+    name: str,
+    grad_fn_name: str,
+    compute: Callable,
+    saves: Optional[str],
+    derivative: Optional[Callable],
+    *,
+    floating: bool = True,
+) -> Callable:
     """Build a unary Function from its array computation and its derivative.
 
     ``derivative(g, x, y)`` returns the input gradient from the output
@@ -335,13 +349,17 @@ def _unary(name: str, grad_fn_name: str, compute: Callable, saves: Optional[str]
         x, y = (saved, None) if saves == INPUT else (None, saved)
         return derivative(g, x, y)
 
-    cls = type(name, (Function,), {
-        "grad_fn_name": grad_fn_name,
-        "forward": staticmethod(forward),
-        "backward": staticmethod(backward),
-        "__doc__": f"Elementwise {name.lower()}.",
-        "__module__": __name__,
-    })
+    cls = type(
+        name,
+        (Function,),
+        {
+            "grad_fn_name": grad_fn_name,
+            "forward": staticmethod(forward),
+            "backward": staticmethod(backward),
+            "__doc__": f"Elementwise {name.lower()}.",
+            "__module__": __name__,
+        },
+    )
 
     def op(input: Tensor) -> Tensor:
         return cls.apply(input)
@@ -378,11 +396,36 @@ atan = _unary("Atan", "AtanBackward0", lambda xp, x: xp.arctan(x), INPUT, lambda
 sinh = _unary("Sinh", "SinhBackward0", lambda xp, x: xp.sinh(x), INPUT, lambda g, x, y: g * cosh(x))
 cosh = _unary("Cosh", "CoshBackward0", lambda xp, x: xp.cosh(x), INPUT, lambda g, x, y: g * sinh(x))
 tanh = _unary("Tanh", "TanhBackward0", lambda xp, x: xp.tanh(x), OUTPUT, lambda g, x, y: g * (1 - y * y))
-sigmoid = _unary("Sigmoid", "SigmoidBackward0", lambda xp, x: _stable_sigmoid(xp, x), OUTPUT, lambda g, x, y: g * y * (1 - y))
-relu = _unary("Relu", "ReluBackward0", lambda xp, x: xp.maximum(x, 0), OUTPUT, lambda g, x, y: g * (y > 0).to(g.dtype), floating=False)
-floor = _unary("Floor", "FloorBackward0", lambda xp, x: xp.floor(x) if x.dtype.kind == "f" else x.copy(), None, None, floating=False)
-ceil = _unary("Ceil", "CeilBackward0", lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy(), None, None, floating=False)
-trunc = _unary("Trunc", "TruncBackward0", lambda xp, x: xp.trunc(x) if x.dtype.kind == "f" else x.copy(), None, None, floating=False)
+sigmoid = _unary(
+    "Sigmoid", "SigmoidBackward0", lambda xp, x: _stable_sigmoid(xp, x), OUTPUT, lambda g, x, y: g * y * (1 - y)
+)
+relu = _unary(
+    "Relu",
+    "ReluBackward0",
+    lambda xp, x: xp.maximum(x, 0),
+    OUTPUT,
+    lambda g, x, y: g * (y > 0).to(g.dtype),
+    floating=False,
+)
+floor = _unary(
+    "Floor",
+    "FloorBackward0",
+    lambda xp, x: xp.floor(x) if x.dtype.kind == "f" else x.copy(),
+    None,
+    None,
+    floating=False,
+)
+ceil = _unary(
+    "Ceil", "CeilBackward0", lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy(), None, None, floating=False
+)
+trunc = _unary(
+    "Trunc",
+    "TruncBackward0",
+    lambda xp, x: xp.trunc(x) if x.dtype.kind == "f" else x.copy(),
+    None,
+    None,
+    floating=False,
+)
 frac = _unary("Frac", "FracBackward0", lambda xp, x: x - xp.trunc(x), None, lambda g, x, y: g)
 
 
@@ -396,7 +439,14 @@ def _stable_sigmoid(xp: Any, x: Any) -> Any:
     return xp.reciprocal(out, out=out)
 
 
-_round_half_even = _unary("Round", "RoundBackward0", lambda xp, x: xp.round(x) if x.dtype.kind == "f" else x.copy(), None, None, floating=False)
+_round_half_even = _unary(
+    "Round",
+    "RoundBackward0",
+    lambda xp, x: xp.round(x) if x.dtype.kind == "f" else x.copy(),
+    None,
+    None,
+    floating=False,
+)
 
 
 class _RoundDecimals(Function):
@@ -461,7 +511,9 @@ def _bitwise(np_name: str, op: str) -> Callable:
     def bitwise(a: Any, b: Any) -> Tensor:
         d = _binary_dtype(a, b)
         if d.is_floating_point:
-            raise RuntimeError(f"\"{np_name}_cpu\" not implemented for '{d.name.capitalize()}': `{op}` needs bool or integer tensors")
+            raise RuntimeError(
+                f"\"{np_name}_cpu\" not implemented for '{d.name.capitalize()}': `{op}` needs bool or integer tensors"
+            )
         backend = _backend_of(a, b)
         return Tensor._make(getattr(backend.xp, np_name)(_array(a, d), _array(b, d)), backend)
 
@@ -499,7 +551,9 @@ class Where(Function):
     @staticmethod
     def forward(ctx: Any, cond: Tensor, a: Any, b: Any) -> Tensor:
         if cond.dtype is not dt.bool:
-            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype.name.capitalize()}")
+            raise RuntimeError(
+                f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype.name.capitalize()}"
+            )
         d = _binary_dtype(a, b) if (isinstance(a, Tensor) or isinstance(b, Tensor)) else dt.result_type((), (a, b))
         ctx.save_for_backward(cond)
         backend = cond._backend
@@ -744,13 +798,72 @@ def _install() -> None:
     T.__invert__ = bitwise_not
     T.__hash__ = lambda self: id(self)
     for name in (
-        "add", "sub", "mul", "div", "floor_divide", "remainder", "fmod", "pow", "float_power", "true_divide",
-        "neg", "negative", "abs", "absolute", "sign", "sqrt", "rsqrt", "exp", "exp2", "expm1", "log", "log1p",
-        "log2", "log10", "reciprocal", "square", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
-        "tanh", "sigmoid", "relu", "floor", "ceil", "trunc", "frac", "round", "eq", "ne", "lt", "le", "gt",
-        "ge", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or",
-        "bitwise_xor", "bitwise_not", "isnan", "isinf", "isfinite", "clamp", "clip", "maximum", "minimum",
-        "masked_fill", "lerp", "where",
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "floor_divide",
+        "remainder",
+        "fmod",
+        "pow",
+        "float_power",
+        "true_divide",
+        "neg",
+        "negative",
+        "abs",
+        "absolute",
+        "sign",
+        "sqrt",
+        "rsqrt",
+        "exp",
+        "exp2",
+        "expm1",
+        "log",
+        "log1p",
+        "log2",
+        "log10",
+        "reciprocal",
+        "square",
+        "sin",
+        "cos",
+        "tan",
+        "asin",
+        "acos",
+        "atan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "sigmoid",
+        "relu",
+        "floor",
+        "ceil",
+        "trunc",
+        "frac",
+        "round",
+        "eq",
+        "ne",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "logical_and",
+        "logical_or",
+        "logical_xor",
+        "logical_not",
+        "bitwise_and",
+        "bitwise_or",
+        "bitwise_xor",
+        "bitwise_not",
+        "isnan",
+        "isinf",
+        "isfinite",
+        "clamp",
+        "clip",
+        "maximum",
+        "minimum",
+        "masked_fill",
+        "lerp",
+        "where",
     ):
         setattr(T, name, globals()[name])
     T.multiply, T.subtract, T.divide = mul, sub, div

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Optional, Tuple
 
 from .. import dtypes as dt
 from .. import layout
@@ -20,9 +20,14 @@ from ..tensor import Tensor
 from . import pointwise as pw
 
 # Named results like torch.return_types.max: ``values, indices = x.max(dim=1)``.
-return_types = type("return_types", (), {
-    name: namedtuple(name, ["values", "indices"]) for name in ("max", "min", "sort", "topk", "median", "mode", "kthvalue", "cummax", "cummin")
-})
+return_types = type(
+    "return_types",
+    (),
+    {
+        name: namedtuple(name, ["values", "indices"])
+        for name in ("max", "min", "sort", "topk", "median", "mode", "kthvalue", "cummax", "cummin")
+    },
+)
 
 
 def reduced_dims(dim: Any, ndim: int) -> Tuple[int, ...]:
@@ -107,9 +112,7 @@ def sum_to_size(input: Tensor, *size: Any) -> Tensor:
     lead = input.ndim - len(shape)
     if lead < 0:
         raise RuntimeError(f"size {{{list(shape)}}} is not expandable to size {{{list(input.shape)}}}.")
-    dims = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and input.shape[lead + i] != 1
-    )
+    dims = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and input.shape[lead + i] != 1)
     for i, n in enumerate(shape):
         if n != 1 and n != input.shape[lead + i]:
             raise RuntimeError(f"size {{{list(shape)}}} is not expandable to size {{{list(input.shape)}}}.")
@@ -223,9 +226,7 @@ class MaxDim(Function):
     @staticmethod
     def forward(ctx: Any, x: Tensor, dim: int, keepdim: bool, largest: bool) -> Tuple[Tensor, Tensor]:
         if x.ndim and x.shape[dim] == 0:
-            raise IndexError(
-                f"{'max' if largest else 'min'}(): Expected reduction dim {dim} to have non-zero size."
-            )
+            raise IndexError(f"{'max' if largest else 'min'}(): Expected reduction dim {dim} to have non-zero size.")
         xp = x._backend.xp
         arr = x._data if x.ndim else x._data.reshape(1)
         axis = dim if x.ndim else 0
@@ -275,7 +276,11 @@ def _max_or_min(input: Tensor, dim: Any, keepdim: bool, other: Any, largest: boo
     if other is not None:
         return pw.maximum(input, other) if largest else pw.minimum(input, other)
     if dim is None:
-        return Amax.apply(input, reduced_dims(None, input.ndim), False, largest) if largest else Amin.apply(input, reduced_dims(None, input.ndim), False, False)
+        return (
+            Amax.apply(input, reduced_dims(None, input.ndim), False, largest)
+            if largest
+            else Amin.apply(input, reduced_dims(None, input.ndim), False, False)
+        )
     d = layout.normalize_dim(dim, input.ndim)
     fn, result = (MaxDim, return_types.max) if largest else (MinDim, return_types.min)
     return result(*fn.apply(input, d, keepdim, largest))
@@ -317,7 +322,9 @@ def argmin(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> T
 
 
 # ---- statistics ------------------------------------------------------------------------------------
-def var(input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
+def var(
+    input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *, correction: Any = None
+) -> Tensor:
     """Variance: mean squared distance from the mean, divided by N - correction (default 1)."""
     if isinstance(unbiased, bool) and correction is None:
         correction = 1 if unbiased else 0
@@ -332,16 +339,22 @@ def var(input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim
     return sum(centred * centred, dims, keepdim) / (n - correction if n > correction else 0)
 
 
-def std(input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
+def std(
+    input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *, correction: Any = None
+) -> Tensor:
     """Standard deviation: the square root of ``var``."""
     return pw.sqrt(var(input, dim, unbiased, keepdim, correction=correction))
 
 
-def var_mean(input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *, correction: Any = None) -> Tuple[Tensor, Tensor]:
+def var_mean(
+    input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *, correction: Any = None
+) -> Tuple[Tensor, Tensor]:
     return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
-def std_mean(input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *, correction: Any = None) -> Tuple[Tensor, Tensor]:
+def std_mean(
+    input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *, correction: Any = None
+) -> Tuple[Tensor, Tensor]:
     return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
@@ -378,7 +391,9 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
     if dtype is not None:
         input = input.to(dt.to_dtype(dtype))
     if not input.dtype.is_floating_point:
-        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {input.dtype.name.capitalize()}")
+        raise RuntimeError(
+            f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {input.dtype.name.capitalize()}"
+        )
     if p == "fro" or p is None:
         p = 2
     if p == "nuc" or isinstance(p, str):
@@ -465,7 +480,9 @@ def _softmax_input(input: Tensor, dim: Optional[int], dtype: Any) -> Tuple[Tenso
     if dtype is not None:
         input = input.to(dt.to_dtype(dtype))
     if not input.dtype.is_floating_point:
-        raise RuntimeError(f"\"softmax_lastdim_kernel_impl\" not implemented for '{input.dtype.name.capitalize()}'; convert to float first")
+        raise RuntimeError(
+            f"\"softmax_lastdim_kernel_impl\" not implemented for '{input.dtype.name.capitalize()}'; convert to float first"
+        )
     return input, layout.normalize_dim(dim, input.ndim) if input.ndim else 0
 
 
@@ -612,9 +629,32 @@ def msort(input: Tensor) -> Tensor:
 
 def _install() -> None:
     for name in (
-        "sum", "sum_to_size", "mean", "nansum", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "var",
-        "std", "norm", "logsumexp", "softmax", "log_softmax", "cumsum", "cumprod", "all", "any",
-        "count_nonzero", "sort", "argsort", "topk", "msort",
+        "sum",
+        "sum_to_size",
+        "mean",
+        "nansum",
+        "prod",
+        "amax",
+        "amin",
+        "max",
+        "min",
+        "argmax",
+        "argmin",
+        "var",
+        "std",
+        "norm",
+        "logsumexp",
+        "softmax",
+        "log_softmax",
+        "cumsum",
+        "cumprod",
+        "all",
+        "any",
+        "count_nonzero",
+        "sort",
+        "argsort",
+        "topk",
+        "msort",
     ):
         setattr(Tensor, name, globals()[name])
 

@@ -181,9 +181,13 @@ def t(input: Tensor) -> Tensor:
 def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
     """Move dims from ``source`` positions to ``destination`` positions."""
     src = [layout.normalize_dim(d, input.ndim) for d in ((source,) if isinstance(source, int) else source)]
-    dst = [layout.normalize_dim(d, input.ndim) for d in ((destination,) if isinstance(destination, int) else destination)]
+    dst = [
+        layout.normalize_dim(d, input.ndim) for d in ((destination,) if isinstance(destination, int) else destination)
+    ]
     if len(src) != len(dst):
-        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) should contain the same number of dims as destination ({dst} dims)")
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({src} dims) should contain the same number of dims as destination ({dst} dims)"
+        )
     rest = iter(d for d in range(input.ndim) if d not in src)
     placed = dict(zip(dst, src))
     order = [placed[i] if i in placed else next(rest) for i in range(input.ndim)]
@@ -272,7 +276,9 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
     lead = len(sizes) - input.ndim
     shape = tuple(input.shape[i - lead] if (n == -1 and i >= lead) else n for i, n in enumerate(sizes))
     if any(n < 0 for n in shape):
-        raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension {shape.index(-1) if -1 in shape else 0}")
+        raise RuntimeError(
+            f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension {shape.index(-1) if -1 in shape else 0}"
+        )
     if shape == tuple(input.shape):
         return input
     return Expand.apply(input, shape)
@@ -357,7 +363,7 @@ def _slice_geometry(dim: int, start: int, stop: int, step: int) -> Any:
         n = max(0, (stop - start + step - 1) // step)
         new_shape = shape[:dim] + (n,) + shape[dim + 1 :]
         new_strides = strides[:dim] + (strides[dim] * step,) + strides[dim + 1 :]
-        return new_shape, new_strides, offset + (start * strides[dim] if n else 0)
+        return new_shape, new_strides, offset + start * strides[dim]
 
     return geometry
 
@@ -531,7 +537,9 @@ def _input_index_of_view(x: Tensor, size: Tuple[int, ...], stride: Tuple[int, ..
     owner[backend.as_strided(positions, x.shape, x.stride(), x._offset).ravel()] = xp.arange(x.numel())
     index = owner[backend.as_strided(positions, size, stride, offset)]
     if bool((index < 0).any()):
-        raise RuntimeError("as_strided: the view reaches storage elements outside the input tensor; its gradient is undefined")
+        raise RuntimeError(
+            "as_strided: the view reaches storage elements outside the input tensor; its gradient is undefined"
+        )
     return index
 
 
@@ -568,22 +576,51 @@ class GatherFlat(Function):
         return IndexAddFlat.apply(g, ctx.index, ctx.in_shape), None
 
 
-def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int], storage_offset: Optional[int] = None) -> Tensor:
+def as_strided(
+    input: Tensor, size: Sequence[int], stride: Sequence[int], storage_offset: Optional[int] = None
+) -> Tensor:
     """View the input's storage with any size/stride/offset (advanced; can overlap)."""
     if len(size) != len(stride):
         raise RuntimeError(f"mismatch in length of strides and shape: {len(size)} vs {len(stride)}")
     if any(s < 0 for s in stride):
-        raise RuntimeError("as_strided: Negative strides are not supported at the moment, got strides: " + str(list(stride)))
+        raise RuntimeError(
+            "as_strided: Negative strides are not supported at the moment, got strides: " + str(list(stride))
+        )
     offset = input._offset if storage_offset is None else storage_offset
     return AsStrided.apply(input, tuple(size), tuple(stride), offset)
 
 
 def _install() -> None:
     for name in (
-        "view", "reshape", "view_as", "reshape_as", "flatten", "unflatten", "clone", "contiguous", "permute",
-        "transpose", "swapaxes", "swapdims", "t", "movedim", "moveaxis", "squeeze", "unsqueeze", "expand",
-        "expand_as", "broadcast_to", "narrow", "select", "diagonal", "unfold", "unbind", "split", "chunk",
-        "tensor_split", "as_strided",
+        "view",
+        "reshape",
+        "view_as",
+        "reshape_as",
+        "flatten",
+        "unflatten",
+        "clone",
+        "contiguous",
+        "permute",
+        "transpose",
+        "swapaxes",
+        "swapdims",
+        "t",
+        "movedim",
+        "moveaxis",
+        "squeeze",
+        "unsqueeze",
+        "expand",
+        "expand_as",
+        "broadcast_to",
+        "narrow",
+        "select",
+        "diagonal",
+        "unfold",
+        "unbind",
+        "split",
+        "chunk",
+        "tensor_split",
+        "as_strided",
     ):
         setattr(Tensor, name, globals()[name])
     Tensor.T = property(_T)
