@@ -203,32 +203,24 @@ def full(
     return _fill(size_from_args((size,)), fill_value, dtype, device, requires_grad, dt.scalar_dtype(fill_value))
 
 
-def _like(t: Tensor, dtype: Any, device: Any) -> tuple:
-    return (dtype if dtype is not None else t.dtype, device if device is not None else t.device)
+def _like(input: Tensor, dtype: Any, device: Any) -> tuple:
+    """Default dtype and device of a ``*_like`` factory: those of ``input``."""
+    return (dtype if dtype is not None else input.dtype, device if device is not None else input.device)
 
 
-def zeros_like(
-    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any
-) -> Tensor:
-    _check_options(options)
-    d, dev = _like(input, dtype, device)
-    return zeros(tuple(input.shape), dtype=d, device=dev, requires_grad=requires_grad)
+def _like_factory(factory: Any) -> Any:
+    """``zeros_like`` from ``zeros``: a tensor of ``input``'s shape, dtype and device."""
 
+    def like(
+        input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any
+    ) -> Tensor:
+        _check_options(options)
+        d, dev = _like(input, dtype, device)
+        return factory(tuple(input.shape), dtype=d, device=dev, requires_grad=requires_grad)
 
-def ones_like(
-    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any
-) -> Tensor:
-    _check_options(options)
-    d, dev = _like(input, dtype, device)
-    return ones(tuple(input.shape), dtype=d, device=dev, requires_grad=requires_grad)
-
-
-def empty_like(
-    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any
-) -> Tensor:
-    _check_options(options)
-    d, dev = _like(input, dtype, device)
-    return empty(tuple(input.shape), dtype=d, device=dev, requires_grad=requires_grad)
+    like.__name__ = like.__qualname__ = factory.__name__ + "_like"
+    like.__doc__ = f"Like ``{factory.__name__}``, with the shape (and by default dtype and device) of ``input``."
+    return like
 
 
 def full_like(
@@ -434,22 +426,6 @@ def randperm(
     return _finish(rng(generator).permutation(n).astype(d.np), d, device, requires_grad)
 
 
-def rand_like(
-    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any
-) -> Tensor:
-    _check_options(options)
-    d, dev = _like(input, dtype, device)
-    return rand(tuple(input.shape), dtype=d, device=dev, requires_grad=requires_grad)
-
-
-def randn_like(
-    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **options: Any
-) -> Tensor:
-    _check_options(options)
-    d, dev = _like(input, dtype, device)
-    return randn(tuple(input.shape), dtype=d, device=dev, requires_grad=requires_grad)
-
-
 def randint_like(
     input: Tensor,
     low: int,
@@ -465,3 +441,10 @@ def randint_like(
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(input.shape), dtype=d, device=dev, requires_grad=requires_grad)
+
+
+zeros_like = _like_factory(zeros)
+ones_like = _like_factory(ones)
+empty_like = _like_factory(empty)
+rand_like = _like_factory(rand)
+randn_like = _like_factory(randn)
