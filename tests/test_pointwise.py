@@ -292,3 +292,18 @@ def test_out_of_place_ops_do_not_mutate_inputs():
     np.testing.assert_array_equal(a.numpy(), before_a)
     np.testing.assert_array_equal(b.numpy(), before_b)
     assert a._version == 0 and b._version == 0
+
+
+@requires_torch
+def test_isclose_allclose_equal():
+    a = np.array([1.0, 2.0, np.nan, 1e-9])
+    b = np.array([1.0, 2.0 + 1e-6, np.nan, 0.0])
+    for kwargs in ({}, {"equal_nan": True}, {"rtol": 1e-8, "atol": 0.0}):
+        check(
+            lambda x, y: minitorch.isclose(x, y, **kwargs), lambda x, y: torch.isclose(x, y, **kwargs), a, b, grad=False
+        )
+        assert minitorch.allclose(minitorch.tensor(a), minitorch.tensor(b), **kwargs) == torch.allclose(
+            torch.tensor(a), torch.tensor(b), **kwargs
+        )
+    x = minitorch.tensor([1, 2, 3])
+    assert minitorch.equal(x, x.clone()) and not x.equal(minitorch.tensor([1, 2])) and not x.equal(x + 1)

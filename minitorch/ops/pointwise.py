@@ -486,6 +486,25 @@ gt = _compare("greater")
 ge = _compare("greater_equal")
 
 
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    """Elementwise ``|input - other| <= atol + rtol * |other|`` (a bool tensor)."""
+    d = _binary_dtype(input, other)
+    backend = _backend_of(input, other)
+    return Tensor._make(
+        backend.xp.isclose(_array(input, d), _array(other, d), rtol=rtol, atol=atol, equal_nan=equal_nan), backend
+    )
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """True when ``isclose`` holds everywhere."""
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True when both have the same shape and the same values."""
+    return input.shape == other.shape and bool((input._data == other._data).all())
+
+
 def _logical(np_name: str) -> Callable:
     def logical(a: Any, b: Any) -> Tensor:
         backend = _backend_of(a, b)
@@ -864,6 +883,9 @@ def _install() -> None:
         "masked_fill",
         "lerp",
         "where",
+        "isclose",
+        "allclose",
+        "equal",
     ):
         setattr(T, name, globals()[name])
     T.multiply, T.subtract, T.divide = mul, sub, div
