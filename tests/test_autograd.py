@@ -346,3 +346,20 @@ def test_inplace_with_self_as_argument_is_caught_like_torch():
         y.sum().backward()
 
     check_raises(lambda: run(minitorch), lambda: run(torch), match="modified by an inplace operation")
+
+
+@requires_torch
+def test_hooks_and_captured_gradients_match_torch():
+    def run(lib):
+        x = lib.ones(2, requires_grad=True)
+        h = x * 2
+        y = (h * h).sum()
+        x.register_hook(lambda g: g * 10)
+        h.register_hook(lambda g: g + 1)
+        gx, gh = lib.autograd.grad(y, [x, h], retain_graph=True)
+        y.backward(inputs=[h])  # a non-leaf in inputs gets its .grad filled
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return gx.tolist(), gh.tolist(), h.grad.tolist(), x.grad
+
+    assert run(minitorch) == run(torch)

@@ -66,13 +66,17 @@ def _reduce_to(grad: Any, meta: Tuple[Any, Any]) -> Any:
     return grad
 
 
-def _accumulate(leaf: Any, grad: Any, create_graph: bool) -> None:
+def _run_leaf_hooks(leaf: Any, grad: Any) -> Any:
     for hook in leaf._hooks or ():
         result = hook(grad)
         if result is not None:
             grad = result
+    return grad
+
+
+def _accumulate(leaf: Any, grad: Any, create_graph: bool) -> None:
+    """Add ``grad`` into ``leaf.grad`` (a copy the first time: the same tensor may flow elsewhere)."""
     if leaf._grad is None:
-        # Our own copy: the same gradient tensor may also flow elsewhere.
         leaf._grad = grad if create_graph else grad._new(grad._data.copy())
     elif create_graph or leaf._grad._requires_grad:
         leaf._grad = leaf._grad + grad
@@ -126,16 +130,18 @@ def run_backward(
             grads = buffers.pop(node, None)
             if grads is None:
                 continue
-            if targets:
-                for nr, g in enumerate(grads):
-                    i = targets.get((id(node), nr))
-                    if i is not None and g is not None:
-                        captured[i] = g
+            # As in PyTorch: autograd.grad returns a non-leaf's gradient as it arrives, before
+            # that tensor's hooks; leaves, and backward(inputs=...), see it after the hooks.
+            is_leaf = isinstance(node, AccumulateGrad)
+            if targets and not (accumulate or is_leaf):
+                _capture(node, grads, targets, captured)
+            grads = [_run_leaf_hooks(node.variable, grads[0])] if is_leaf else _run_tensor_hooks(node, grads)
+            if targets and (accumulate or is_leaf):
+                _capture(node, grads, targets, captured)
             if isinstance(node, AccumulateGrad):
-                if accumulate and grads[0] is not None and (not targets or (id(node), 0) in targets):
+                if accumulate and (not targets or (id(node), 0) in targets):
                     _accumulate(node.variable, grads[0], create_graph)
                 continue
-            grads = _run_tensor_hooks(node, grads)
             for hook in node.__dict__.get("_pre_hooks", ()):
                 result = hook(tuple(grads))
                 if result is not None:
@@ -150,9 +156,21 @@ def run_backward(
                     add(child, child_nr, _reduce_to(g, meta))
             if not retain_graph:
                 node.release()
+        if accumulate and inputs is not None:  # backward(inputs=[non_leaf]) fills non_leaf.grad too
+            for t, g in zip(inputs, captured):
+                if t.grad_fn is not None and g is not None:
+                    t._grad = (g if create_graph else g.detach()) if t._grad is None else t._grad + g
     finally:
         grad_mode._state.enabled = prev_mode
     return captured if inputs is not None else None
+
+
+def _capture(node: Node, grads: List[Any], targets: Dict[Tuple[int, int], int], captured: List[Any]) -> None:
+    """Keep the gradients arriving at the requested inputs."""
+    for nr, g in enumerate(grads):
+        i = targets.get((id(node), nr))
+        if i is not None and g is not None:
+            captured[i] = g
 
 
 def _num_outputs(node: Node) -> int:
