@@ -564,3 +564,23 @@ def test_default_dtype_drives_float_factories():
     check_raises(
         lambda: minitorch.set_default_dtype(minitorch.int64), lambda: torch.set_default_dtype(torch.int64), "floating"
     )
+
+
+def test_multinomial_and_bernoulli():
+    minitorch.manual_seed(0)
+    probs = minitorch.tensor([[0.0, 0.2, 0.8], [1.0, 0.0, 0.0]])
+    draws = minitorch.multinomial(probs, 1000, replacement=True)
+    assert draws.shape == (2, 1000) and draws.dtype is minitorch.int64
+    counts = np.bincount(draws[0].numpy(), minlength=3) / 1000
+    assert counts[0] == 0 and abs(counts[2] - 0.8) < 0.05 and (draws[1] == 0).all()
+    no_repeat = minitorch.multinomial(minitorch.ones(5), 5)
+    assert sorted(no_repeat.tolist()) == [0, 1, 2, 3, 4]
+    assert probs[0].multinomial(2).shape == (2,)
+    with pytest.raises(RuntimeError, match="without replacement"):
+        minitorch.multinomial(minitorch.tensor([0.0, 1.0]), 2)
+    with pytest.raises(RuntimeError, match="element < 0"):
+        minitorch.multinomial(minitorch.tensor([-1.0, 1.0]), 1)
+    b = minitorch.bernoulli(minitorch.full((2000,), 0.25))
+    assert b.dtype is minitorch.float32 and set(np.unique(b.numpy()).tolist()) <= {0.0, 1.0}
+    assert abs(b.mean().item() - 0.25) < 0.04
+    assert minitorch.bernoulli(minitorch.zeros(3), p=1.0).tolist() == [1.0, 1.0, 1.0]

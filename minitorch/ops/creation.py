@@ -443,8 +443,39 @@ def randint_like(
     return randint(low, high, tuple(input.shape), dtype=d, device=dev, requires_grad=requires_grad)
 
 
+def bernoulli(input: Tensor, p: Optional[float] = None, *, generator: Optional[Generator] = None) -> Tensor:
+    """0/1 samples: each element is 1 with probability ``input`` (or ``p``), in ``input``'s dtype."""
+    probs = input.detach().cpu().numpy() if p is None else np.full(tuple(input.shape), p)
+    if ((probs < 0) | (probs > 1)).any():
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    draws = rng(generator).random(probs.shape) < probs
+    return _finish(draws.astype(input.dtype.np), input.dtype, input.device, False)
+
+
+def multinomial(
+    input: Tensor, num_samples: int, replacement: bool = False, *, generator: Optional[Generator] = None
+) -> Tensor:
+    """Indices drawn from each row's categorical distribution (weights need not sum to 1)."""
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {input.ndim}")
+    weights = input.detach().cpu().numpy().astype(np.float64).reshape(-1, input.shape[-1])
+    if (weights < 0).any() or not np.isfinite(weights).all():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if (weights.sum(1) <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement and num_samples > (weights > 0).sum(1).min():
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    draw = rng(generator)
+    rows = [draw.choice(weights.shape[1], size=num_samples, replace=replacement, p=w / w.sum()) for w in weights]
+    out = np.stack(rows).reshape(tuple(input.shape[:-1]) + (num_samples,))
+    return _finish(out.astype(np.int64), dt.int64, input.device, False)
+
+
 zeros_like = _like_factory(zeros)
 ones_like = _like_factory(ones)
 empty_like = _like_factory(empty)
 rand_like = _like_factory(rand)
 randn_like = _like_factory(randn)
+
+Tensor.bernoulli = bernoulli
+Tensor.multinomial = multinomial
