@@ -154,3 +154,22 @@ def check_raises(mt_fn: Callable[[], Any], torch_fn: Optional[Callable[[], Any]]
         )
     if match is not None:
         assert match.lower() in str(mt_err.value).lower(), f"message {str(mt_err.value)!r} lacks {match!r}"
+
+
+def both(f: Callable[..., Any]) -> tuple:
+    """The same op for both frameworks: ``f(module, *tensors)`` becomes a (minitorch, torch) pair."""
+    return (lambda *xs: f(minitorch, *xs)), (lambda *xs: f(torch, *xs))
+
+
+def leaf64(*shape: int, seed: int = 0) -> minitorch.Tensor:
+    """A float64 leaf of uniform values in [-3, 3), for gradcheck."""
+    values = np.asarray(np.random.default_rng(seed).uniform(-3.0, 3.0, size=shape))
+    return minitorch.tensor(values, requires_grad=True)
+
+
+def grads_ok(fn: Callable[..., Any], *inputs: minitorch.Tensor) -> None:
+    """First and second derivatives of ``fn`` agree with finite differences."""
+    from minitorch.autograd import gradcheck, gradgradcheck
+
+    assert gradcheck(fn, inputs)
+    assert gradgradcheck(fn, inputs)

@@ -6,28 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minitorch
-from minitorch.autograd import gradcheck, gradgradcheck
 
-from helpers import LAYOUTS, check, check_raises, requires_torch, torch
+from helpers import LAYOUTS, both, check, check_raises, grads_ok, leaf64, requires_torch, torch
 from strategies import floats, shapes
 
 pytestmark = requires_torch
 
 DTYPES = st.sampled_from(["float32", "float64"])
-
-
-def both(f):
-    """The same op for both frameworks: ``f(module, *tensors)``."""
-    return (lambda *xs: f(minitorch, *xs)), (lambda *xs: f(torch, *xs))
-
-
-def leaf64(*shape, seed=0):
-    return minitorch.tensor(floats(shape, seed=seed), requires_grad=True)
-
-
-def grads_ok(fn, *inputs):
-    assert gradcheck(fn, inputs)
-    assert gradgradcheck(fn, inputs)
 
 
 # ---- cat / stack -------------------------------------------------------------------------------

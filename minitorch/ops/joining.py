@@ -335,29 +335,23 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
 
 # ---- triangles ---------------------------------------------------------------------------------------
 class Tril(Function):
+    """Keep one triangle of the last two dims; the gradient keeps the same triangle."""
+
     grad_fn_name = "TrilBackward0"
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, diagonal: int) -> Tensor:
-        ctx.diagonal = diagonal
-        return x._new(x._backend.xp.tril(x._data, diagonal))
+    def forward(ctx: Any, x: Tensor, diagonal: int, upper: bool) -> Tensor:
+        ctx.diagonal, ctx.upper = diagonal, upper
+        keep = x._backend.xp.triu if upper else x._backend.xp.tril
+        return x._new(keep(x._data, diagonal))
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
-        return tril(g, ctx.diagonal), None
+        return (triu if ctx.upper else tril)(g, ctx.diagonal), None, None
 
 
-class Triu(Function):
+class Triu(Tril):
     grad_fn_name = "TriuBackward0"
-
-    @staticmethod
-    def forward(ctx: Any, x: Tensor, diagonal: int) -> Tensor:
-        ctx.diagonal = diagonal
-        return x._new(x._backend.xp.triu(x._data, diagonal))
-
-    @staticmethod
-    def backward(ctx: Any, g: Tensor) -> Any:
-        return triu(g, ctx.diagonal), None
 
 
 def _matrix_batch(input: Tensor, name: str) -> None:
@@ -368,13 +362,13 @@ def _matrix_batch(input: Tensor, name: str) -> None:
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """Keep the lower triangle of the last two dims (on and below ``diagonal``), zero the rest."""
     _matrix_batch(input, "tril")
-    return Tril.apply(input, diagonal)
+    return Tril.apply(input, diagonal, False)
 
 
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """Keep the upper triangle of the last two dims (on and above ``diagonal``), zero the rest."""
     _matrix_batch(input, "triu")
-    return Triu.apply(input, diagonal)
+    return Triu.apply(input, diagonal, True)
 
 
 # ---- grids ------------------------------------------------------------------------------------------
