@@ -584,3 +584,9 @@ def test_multinomial_and_bernoulli():
     assert b.dtype is minitorch.float32 and set(np.unique(b.numpy()).tolist()) <= {0.0, 1.0}
     assert abs(b.mean().item() - 0.25) < 0.04
     assert minitorch.bernoulli(minitorch.zeros(3), p=1.0).tolist() == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("dtype", [minitorch.float16, minitorch.float32, minitorch.float64])
+def test_rand_never_reaches_one_after_rounding(dtype):
+    u = minitorch.rand(200_000, dtype=dtype).numpy()
+    assert u.max() < 1.0 and u.min() >= 0.0

@@ -330,6 +330,17 @@ def _random(size: tuple, draw: Any, dtype: Any, device: Any, requires_grad: bool
     return _finish(np.asarray(draw(size)).astype(d.np), d, device, requires_grad)
 
 
+def _below_one(values: np.ndarray, dtype: Any) -> np.ndarray:
+    """Uniform [0, 1) draws in float64, rounded to ``dtype`` without reaching 1.0.
+
+    Rounding to float32/float16 sends values just under 1 up to exactly 1;
+    those become the largest value below 1, so the range stays [0, 1).
+    """
+    d = (dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()).np
+    below = np.nextafter(d.type(1), d.type(0))
+    return np.minimum(values.astype(d), below)
+
+
 def rand(
     *size: Any,
     generator: Optional[Generator] = None,
@@ -340,7 +351,13 @@ def rand(
 ) -> Tensor:
     """Uniform samples from [0, 1)."""
     _check_options(options)
-    return _random(size_from_args(size), rng(generator).random, dtype, device, requires_grad)
+    return _random(
+        size_from_args(size),
+        lambda shape: _below_one(rng(generator).random(shape), dtype),
+        dtype,
+        device,
+        requires_grad,
+    )
 
 
 def randn(
@@ -421,7 +438,7 @@ def randperm(
     """A random permutation of 0..n-1 (int64)."""
     _check_options(options)
     if n < 0:
-        raise RuntimeError(f"n must be non-negative, got{n}")
+        raise RuntimeError(f"n must be non-negative, got {n}")
     d = dt.to_dtype(dtype) if dtype is not None else dt.int64
     return _finish(rng(generator).permutation(n).astype(d.np), d, device, requires_grad)
 
