@@ -207,3 +207,15 @@ def test_return_types_are_named_tuples():
     values, indices = out
     assert values is out.values
     assert type(out).__name__ == "max"
+
+
+@requires_torch
+def test_numpy_style_axis_and_keepdims_aliases():
+    a = floats((2, 3, 4), seed=12)
+    check(lambda x: x.sum(axis=1, keepdims=True), None, a)
+    check(lambda x: x.mean(axis=(0, 2)), None, a)
+    check(lambda x: tuple(x.max(axis=2)), None, a)
+    check(lambda x: x.std(axis=0, keepdims=True), None, a)
+    check(lambda x: x.softmax(axis=-1), None, a)
+    check(lambda x: x.argmax(axis=1), None, a, grad=False)
+    check(lambda x: minitorch.cat([x, x], axis=1), lambda x: torch.cat([x, x], axis=1), a)

@@ -16,6 +16,7 @@ from .. import dtypes as dt
 from .. import layout
 from ..autograd.function import Function
 from ..tensor import Tensor
+from .reduction import numpy_aliases
 from .views import _dims, unbind
 
 
@@ -70,6 +71,7 @@ class Cat(Function):
         return (None, None, *grads)
 
 
+@numpy_aliases
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dim ``dim``; all other sizes must match.
 
@@ -116,6 +118,7 @@ class Stack(Function):
         return (None, None, *unbind(g, ctx.dim))
 
 
+@numpy_aliases
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join equally shaped tensors along a new dim inserted at ``dim``."""
     tensors = _tensor_list(tensors, "stack")

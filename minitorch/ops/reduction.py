@@ -9,6 +9,7 @@ sends it to the element that won.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import namedtuple
 from typing import Any, Optional, Tuple
@@ -28,6 +29,21 @@ return_types = type(
         for name in ("max", "min", "sort", "topk", "median", "mode", "kthvalue", "cummax", "cummin")
     },
 )
+
+
+def numpy_aliases(fn: Any) -> Any:
+    """Also accept NumPy's ``axis=`` and ``keepdims=`` for ``dim=`` and ``keepdim=``, as PyTorch does."""
+
+    @functools.wraps(fn)
+    def with_aliases(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            if "axis" in kwargs:
+                kwargs["dim"] = kwargs.pop("axis")
+            if "keepdims" in kwargs:
+                kwargs["keepdim"] = kwargs.pop("keepdims")
+        return fn(*args, **kwargs)
+
+    return with_aliases
 
 
 def reduced_dims(dim: Any, ndim: int) -> Tuple[int, ...]:
@@ -98,6 +114,7 @@ def _sum_dtype(x: Tensor, dtype: Any) -> dt.dtype:
     return x.dtype if x.dtype.is_floating_point else dt.int64
 
 
+@numpy_aliases
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A001
     """Sum over ``dim`` (all dims by default); bool and integer input sum to int64."""
     fn = SumAll if dim is None else Sum
@@ -120,6 +137,7 @@ def sum_to_size(input: Tensor, *size: Any) -> Tensor:
     return out.reshape(shape) if out.shape != shape else out
 
 
+@numpy_aliases
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Average over ``dim``; needs a floating dtype, as in PyTorch."""
     d = dt.to_dtype(dtype) if dtype is not None else input.dtype
@@ -132,6 +150,7 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     return fn.apply(input, reduced_dims(dim, input.ndim), keepdim, d)
 
 
+@numpy_aliases
 def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     return sum(pw.where(pw.isnan(input), 0.0, input), dim, keepdim, dtype=dtype)
 
@@ -169,6 +188,7 @@ class Prod(Function):
         return g * others, None, None, None
 
 
+@numpy_aliases
 def prod(input: Tensor, dim: Optional[int] = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Product over one dim (or all elements)."""
     dims = reduced_dims(dim, input.ndim)
@@ -210,10 +230,12 @@ class Amin(Amax):
     grad_fn_name = "AminBackward0"
 
 
+@numpy_aliases
 def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     return Amax.apply(input, reduced_dims(dim, input.ndim), keepdim, True)
 
 
+@numpy_aliases
 def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     return Amin.apply(input, reduced_dims(dim, input.ndim), keepdim, False)
 
@@ -286,11 +308,13 @@ def _max_or_min(input: Tensor, dim: Any, keepdim: bool, other: Any, largest: boo
     return result(*fn.apply(input, d, keepdim, largest))
 
 
+@numpy_aliases
 def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:  # noqa: A001
     """The largest element, or ``(values, indices)`` along ``dim``, or elementwise max with a tensor."""
     return _max_or_min(input, dim, keepdim, other, True)
 
 
+@numpy_aliases
 def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:  # noqa: A001
     """The smallest element, or ``(values, indices)`` along ``dim``, or elementwise min with a tensor."""
     return _max_or_min(input, dim, keepdim, other, False)
@@ -312,16 +336,19 @@ def _arg(input: Tensor, dim: Optional[int], keepdim: bool, largest: bool) -> Ten
     return input._new(xp.asarray(out, dtype=xp.int64))
 
 
+@numpy_aliases
 def argmax(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
     """Index of the largest element (flattened when ``dim`` is None); the first one at ties."""
     return _arg(input, dim, keepdim, True)
 
 
+@numpy_aliases
 def argmin(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
     return _arg(input, dim, keepdim, False)
 
 
 # ---- statistics ------------------------------------------------------------------------------------
+@numpy_aliases
 def var(
     input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *, correction: Any = None
 ) -> Tensor:
@@ -339,6 +366,7 @@ def var(
     return sum(centred * centred, dims, keepdim) / (n - correction if n > correction else 0)
 
 
+@numpy_aliases
 def std(
     input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *, correction: Any = None
 ) -> Tensor:
@@ -346,12 +374,14 @@ def std(
     return pw.sqrt(var(input, dim, unbiased, keepdim, correction=correction))
 
 
+@numpy_aliases
 def var_mean(
     input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *, correction: Any = None
 ) -> Tuple[Tensor, Tensor]:
     return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
+@numpy_aliases
 def std_mean(
     input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *, correction: Any = None
 ) -> Tuple[Tensor, Tensor]:
@@ -386,6 +416,7 @@ class Norm(Function):
         return pw.where(out == 0, 0.0, grad), None, None, None
 
 
+@numpy_aliases
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default): 'fro'/2, 1, inf, -inf, 0 or any p > 0."""
     if dtype is not None:
@@ -436,6 +467,7 @@ class LogSumExp(Function):
         return g * pw.exp(x - out), None, None
 
 
+@numpy_aliases
 def logsumexp(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over ``dim``, computed stably by shifting by the max."""
     return LogSumExp.apply(input, reduced_dims(dim, input.ndim), keepdim)
@@ -486,12 +518,14 @@ def _softmax_input(input: Tensor, dim: Optional[int], dtype: Any) -> Tuple[Tenso
     return input, layout.normalize_dim(dim, input.ndim) if input.ndim else 0
 
 
+@numpy_aliases
 def softmax(input: Tensor, dim: Optional[int] = None, dtype: Any = None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``: each slice becomes a probability distribution."""
     x, d = _softmax_input(input, dim, dtype)
     return Softmax.apply(x, d) if x.ndim else pw.exp(x - x)
 
 
+@numpy_aliases
 def log_softmax(input: Tensor, dim: Optional[int] = None, dtype: Any = None) -> Tensor:
     """log(softmax(x)) along ``dim``, computed without forming softmax (no log(0))."""
     x, d = _softmax_input(input, dim, dtype)
@@ -516,6 +550,7 @@ class Cumsum(Function):
         return cumsum(g.flip(ctx.dim), ctx.dim).flip(ctx.dim), None, None
 
 
+@numpy_aliases
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running sum along ``dim``."""
     return Cumsum.apply(input, layout.normalize_dim(dim, input.ndim), _sum_dtype(input, dtype))
@@ -553,6 +588,7 @@ class Cumprod(Function):
         return sum(table * gm.unsqueeze(-2), -1).movedim(-1, d), None, None
 
 
+@numpy_aliases
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running product along ``dim``."""
     return Cumprod.apply(input, layout.normalize_dim(dim, input.ndim), _sum_dtype(input, dtype))
@@ -567,16 +603,19 @@ def _truth(input: Tensor, dim: Any, keepdim: bool, every: bool) -> Tensor:
     return input._new(out.astype(dt.uint8.np) if input.dtype is dt.uint8 else out)
 
 
+@numpy_aliases
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where every element (over ``dim``) is nonzero."""
     return _truth(input, dim, keepdim, True)
 
 
+@numpy_aliases
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where some element (over ``dim``) is nonzero."""
     return _truth(input, dim, keepdim, False)
 
 
+@numpy_aliases
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     dims = reduced_dims(dim, input.ndim)
     return input._new(input._backend.xp.asarray((input._data != 0).sum(axis=dims), dtype=dt.int64.np))
@@ -593,6 +632,7 @@ def _sorted_indices(input: Tensor, dim: int, descending: bool, stable: bool) -> 
     return xp.argsort(arr, axis=dim, kind="stable")
 
 
+@numpy_aliases
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
     """Sorted values along ``dim`` and the indices they came from (ties keep their order)."""
     from .indexing import gather
@@ -604,10 +644,12 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     return return_types.sort(gather(input, d, idx), idx)
 
 
+@numpy_aliases
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     return sort(input, dim, descending, stable).indices
 
 
+@numpy_aliases
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
     """The ``k`` largest (or smallest) values along ``dim`` with their indices."""
     from .indexing import gather
