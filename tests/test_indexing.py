@@ -143,7 +143,6 @@ def test_advanced_indexing_cases(index):
 
 
 @requires_torch
-@requires_torch
 def test_mask_tensors_cover_several_dims():
     x = floats((2, 3, 4))
     check(lambda t, m: t[..., m], None, x, floats((3, 4)) > 0, layouts=LAYOUTS)  # a mask of the last two dims
@@ -151,6 +150,7 @@ def test_mask_tensors_cover_several_dims():
     check(lambda t, m: t[m], None, x, x > 0, layouts=LAYOUTS)
 
 
+@requires_torch
 def test_index_with_tensors_arrays_and_0d_tensors():
     x = floats((3, 4))
 
