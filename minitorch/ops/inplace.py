@@ -127,7 +127,6 @@ def _type_name(d: Any) -> str:
 
 def _rebase_view(view: Tensor, new: Tensor) -> None:
     base = view._base
-    refresh_view(base) if base._base is not None else None
     old_base = base._alias_without_grad_fn()
     old_base._grad_fn, old_base._output_nr, old_base._requires_grad = (
         base._grad_fn,

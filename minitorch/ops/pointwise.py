@@ -20,8 +20,6 @@ from .. import layout
 from ..autograd.function import Function
 from ..tensor import Tensor
 
-Scalar = (int, float, bool)
-
 
 # ---- operand handling --------------------------------------------------------------------
 def _check_operand(x: Any) -> None:
@@ -615,16 +613,10 @@ class Clamp(Function):
     def backward(ctx: Any, g: Tensor) -> Any:
         (x,) = ctx.saved_tensors
         lo, hi = ctx.bounds
-        inside = ones_bool(x)
-        if lo is not None:
-            inside = inside & (x >= lo)
-        if hi is not None:
+        inside = (x >= lo) if lo is not None else (x <= hi)
+        if lo is not None and hi is not None:
             inside = inside & (x <= hi)
         return where(inside, g, 0.0), None, None
-
-
-def ones_bool(x: Tensor) -> Tensor:
-    return Tensor._make(x._backend.xp.ones(x._data.shape, dtype=bool), x._backend)
 
 
 def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
@@ -660,12 +652,8 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
                 f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {value.ndim} dimension(s)."
             )
         value = value if value.requires_grad else value.item()
-    out = Where.apply(mask, value if isinstance(value, Tensor) else _scalar_as(value, input.dtype), input)
+    out = Where.apply(mask, value, input)
     return out if out.dtype is input.dtype else out.to(input.dtype)
-
-
-def _scalar_as(value: Any, d: dt.dtype) -> Any:
-    return float(value) if d.is_floating_point else value
 
 
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
