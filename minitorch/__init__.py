@@ -45,6 +45,7 @@ from .ops import creation, pointwise, views, reduction, inplace, indexing, joini
 from .ops.indexing import *  # noqa: E402,F401,F403
 from .ops.joining import *  # noqa: E402,F401,F403
 from .ops.linalg import *  # noqa: E402,F401,F403
+from .ops.special import erf  # noqa: E402,F401
 from .ops.creation import (  # noqa: E402,F401
     arange,
     as_tensor,
@@ -110,6 +111,8 @@ from .ops.pointwise import (  # noqa: E402,F401
     isnan,
     le,
     lerp,
+    addcmul,
+    addcdiv,
     log,
     log1p,
     log2,

@@ -65,7 +65,7 @@ OPS: Dict[str, Tuple[Callable, Build, int]] = {
     # pointwise, unary
     **{
         name: (lambda x, n=name: getattr(x, n)(), one(), 0)
-        for name in ("neg", "exp", "exp2", "expm1", "sin", "cos", "atan", "sinh", "cosh", "tanh", "sigmoid", "square")
+        for name in ("neg", "exp", "exp2", "expm1", "sin", "cos", "atan", "sinh", "cosh", "tanh", "sigmoid", "square", "erf")
     },
     **{
         name: (lambda x, n=name: getattr(x, n)(), one(positive), 0)
@@ -93,6 +93,8 @@ OPS: Dict[str, Tuple[Callable, Build, int]] = {
     "minimum": (lambda a, b: minitorch.minimum(a, b), pair(broadcast=False), 0),
     "where": (lambda a, b: minitorch.where(a > 0, a, b), pair(), 0),
     "lerp": (lambda a, b: a.lerp(b, 0.3), pair(), 0),
+    "addcmul": (lambda a, b: minitorch.addcmul(a, b, a, value=0.5), pair(), 0),
+    "addcdiv": (lambda a, b: a.addcdiv(a, b, value=-2), pair(nonzero), 0),
     "masked_fill": (lambda a: a.masked_fill(a > 0.5, 3.0), one(lambda a: away_from(a, points=(0.5,))), 0),
     # reductions
     "sum": (lambda x: x.sum(), one(), 0),

@@ -38,6 +38,7 @@ UNARY = {
     "cosh": None,
     "tanh": None,
     "sigmoid": None,
+    "erf": None,
     "relu": lambda a: away_from(a),
     "sign": lambda a: away_from(a),
     "floor": lambda a: away_from(a - np.round(a), gap=0.05) + np.round(a),
@@ -194,6 +195,15 @@ def test_where_clamp_masked_fill_lerp():
     check(lambda x: x.clamp(max=1.0), None, a)
     check(lambda x, m: x.masked_fill(m, -5.0), None, a, c)
     check(lambda x, y: x.lerp(y, 0.3), None, a, b)
+    check(lambda x, y: x.addcmul(x, y, value=0.5), None, a, b)
+    check(lambda x, y: x.addcdiv(y, x, value=2), None, a, b)
+    check(lambda x, y: x.clone().addcdiv_(y, x, value=2), None, a, b)
+    check(lambda x, y: x.clone().addcmul_(y, x), None, a, b)
+    check_raises(
+        lambda: minitorch.addcdiv(minitorch.ones(2), minitorch.ones(2, dtype=minitorch.int64), minitorch.ones(2, dtype=minitorch.int64)),
+        lambda: torch.addcdiv(torch.ones(2), torch.ones(2, dtype=torch.int64), torch.ones(2, dtype=torch.int64)),
+        "Integer division",
+    )
     check(lambda x, y: minitorch.where(x > 0, x, 0.0) + y, lambda x, y: torch.where(x > 0, x, 0.0) + y, a, b)
 
 

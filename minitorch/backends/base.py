@@ -53,15 +53,20 @@ class Backend:
         return self.xp.matmul(a, b)
 
     def softmax(self, x: Any, axis: int) -> Any:
-        """exp(x - max) / sum(exp(x - max)) along ``axis``; the shift avoids overflow."""
-        shifted = x - x.max(axis=axis, keepdims=True)
-        e = self.xp.exp(shifted)
-        return e / e.sum(axis=axis, keepdims=True)
+        """exp(x - max) / sum(exp(x - max)) along ``axis``; the shift avoids overflow.
+
+        A row holding inf or only -inf gives nan, silently, as in PyTorch.
+        """
+        with self.xp.errstate(invalid="ignore", over="ignore"):
+            shifted = x - x.max(axis=axis, keepdims=True)
+            e = self.xp.exp(shifted)
+            return e / e.sum(axis=axis, keepdims=True)
 
     def log_softmax(self, x: Any, axis: int) -> Any:
         """x - logsumexp(x) along ``axis``, computed from the shifted values."""
-        shifted = x - x.max(axis=axis, keepdims=True)
-        return shifted - self.xp.log(self.xp.exp(shifted).sum(axis=axis, keepdims=True))
+        with self.xp.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            shifted = x - x.max(axis=axis, keepdims=True)
+            return shifted - self.xp.log(self.xp.exp(shifted).sum(axis=axis, keepdims=True))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.device}>"

@@ -246,6 +246,8 @@ def _install() -> None:
         "clip",
         "masked_fill",
         "lerp",
+        "addcmul",
+        "addcdiv",
         "square",
         "frac",
     ):

@@ -86,10 +86,12 @@ class Add(Function):
     def forward(ctx: Any, a: Any, b: Any, alpha: Any = 1) -> Tensor:
         d = _binary_dtype(a, b)
         ctx.alpha = alpha
+        backend = _backend_of(a, b)
         xb = _array(b, d)
-        if alpha != 1:
-            xb = xb * alpha
-        return Tensor._make(_array(a, d) + xb, _backend_of(a, b))
+        with backend.xp.errstate(invalid="ignore", over="ignore"):  # inf + -inf is nan, silently, as in PyTorch
+            if alpha != 1:
+                xb = xb * alpha
+            return Tensor._make(_array(a, d) + xb, backend)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -114,10 +116,12 @@ class Sub(Function):
                 "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
             )
         ctx.alpha = alpha
+        backend = _backend_of(a, b)
         xb = _array(b, d)
-        if alpha != 1:
-            xb = xb * alpha
-        return Tensor._make(_array(a, d) - xb, _backend_of(a, b))
+        with backend.xp.errstate(invalid="ignore", over="ignore"):
+            if alpha != 1:
+                xb = xb * alpha
+            return Tensor._make(_array(a, d) - xb, backend)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -131,7 +135,9 @@ class Mul(Function):
     def forward(ctx: Any, a: Any, b: Any) -> Tensor:
         d = _binary_dtype(a, b)
         _save_operands(ctx, a, b, keep_a=ctx.needs_input_grad[1], keep_b=ctx.needs_input_grad[0])
-        return Tensor._make(_array(a, d) * _array(b, d), _backend_of(a, b))
+        backend = _backend_of(a, b)
+        with backend.xp.errstate(invalid="ignore", over="ignore"):  # inf * 0 is nan, silently
+            return Tensor._make(_array(a, d) * _array(b, d), backend)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -572,6 +578,7 @@ class Where(Function):
                 f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype.name.capitalize()}"
             )
         d = _binary_dtype(a, b) if (isinstance(a, Tensor) or isinstance(b, Tensor)) else dt.result_type((), (a, b))
+        layout.broadcast_shapes(*(x._data.shape for x in (cond, a, b) if isinstance(x, Tensor)))  # PyTorch's error
         ctx.save_for_backward(cond)
         backend = cond._backend
         return Tensor._make(backend.xp.where(cond._data, _array(a, d), _array(b, d)).astype(d.np, copy=False), backend)
@@ -659,6 +666,21 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """``input + weight * (end - input)``: linear interpolation (gradients by composition)."""
     return input + weight * (end - input)
+
+
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    """``input + value * tensor1 * tensor2`` (gradients by composition)."""
+    return input + value * (tensor1 * tensor2)
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    """``input + value * tensor1 / tensor2``; integer division is refused, as in PyTorch."""
+    if not (tensor1.dtype.is_floating_point or tensor2.dtype.is_floating_point):
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future release addcdiv will perform "
+            "a true division of tensor1 and tensor2. Use (input + value * torch.true_divide(tensor1, tensor2)) instead."
+        )
+    return input + value * (tensor1 / tensor2)
 
 
 # ---- dtype and device conversion ----------------------------------------------------------
@@ -870,6 +892,8 @@ def _install() -> None:
         "minimum",
         "masked_fill",
         "lerp",
+        "addcmul",
+        "addcdiv",
         "where",
         "isclose",
         "allclose",

@@ -95,8 +95,9 @@ class Mean(Function):
     def forward(ctx: Any, x: Tensor, dims: Tuple[int, ...], keepdim: bool, out_dtype: dt.dtype) -> Tensor:
         ctx.in_shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         ctx.count = layout.numel(x.shape[i] for i in dims)
-        with x._backend.xp.errstate(invalid="ignore", divide="ignore"):  # mean of nothing is nan
-            return x._new(x._data.astype(out_dtype.np, copy=False).mean(axis=dims, keepdims=keepdim))
+        total = x._data.astype(out_dtype.np, copy=False).sum(axis=dims, keepdims=keepdim)
+        with x._backend.xp.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is 0/0 = nan
+            return x._new(x._backend.xp.true_divide(total, ctx.count, dtype=out_dtype.np))
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -396,8 +397,10 @@ class Norm(Function):
     @staticmethod
     def forward(ctx: Any, x: Tensor, p: float, dims: Tuple[int, ...], keepdim: bool) -> Tensor:
         xp = x._backend.xp
-        a = xp.abs(x._data)
-        out = (a**p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
+        if p == 2:  # the common case (gradient clipping, normalize) in two passes, not four
+            out = xp.sqrt(xp.square(x._data).sum(axis=dims, keepdims=keepdim))
+        else:
+            out = (xp.abs(x._data) ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
         result = x._new(xp.asarray(out, dtype=x.dtype.np))
         ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim
         ctx.save_for_backward(x, result)
@@ -430,6 +433,12 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
     if p == "nuc" or isinstance(p, str):
         raise RuntimeError(f"norm: p='{p}' is not supported by minitorch; use p=2 ('fro'), 1, inf or a number")
     dims = reduced_dims(dim, input.ndim)
+    empty = [d for d in dims if input.shape[d] == 0]
+    if abs(p) == math.inf and empty:  # max and min of nothing are undefined
+        raise RuntimeError(
+            f"linalg.vector_norm cannot compute the {p} norm on the dimension {empty[0]} because this dimension "
+            "is empty and the operation does not have an identity"
+        )
     if p == math.inf:
         return amax(pw.abs(input), dims, keepdim)
     if p == -math.inf:
