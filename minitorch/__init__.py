@@ -244,4 +244,4 @@ def is_storage(obj) -> bool:  # noqa: ANN001
 
 __version__ = "0.1.0"
 
-from . import nn  # noqa: E402,F401  (after the ops: layers use Tensor methods)
+from . import nn, optim  # noqa: E402,F401  (after the ops: layers use Tensor methods)
