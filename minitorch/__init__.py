@@ -244,4 +244,5 @@ def is_storage(obj) -> bool:  # noqa: ANN001
 
 __version__ = "0.1.0"
 
-from . import nn, optim  # noqa: E402,F401  (after the ops: layers use Tensor methods)
+from . import nn, optim, utils  # noqa: E402,F401  (after the ops: layers use Tensor methods)
+from .serialization import load, save  # noqa: E402,F401
