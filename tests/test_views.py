@@ -202,3 +202,26 @@ def test_size_is_a_tuple_with_numel():
     assert repr(s) == "minitorch.Size([2, 3, 4])"
     assert minitorch.ones(2, 3).size(1) == 3 and minitorch.ones(2, 3).size(-1) == 3
     assert isinstance(s[1:], minitorch.Size)
+
+
+@requires_torch
+def test_unbind_is_one_node_of_views_that_refuse_inplace_writes():
+    a = np.arange(12.0).reshape(3, 4)
+    check(lambda x: x.unbind(1), None, a)  # every slice, its gradient stacked back
+    check(lambda x: x.unbind(0)[1] * 3, None, a)  # slices without a gradient contribute zeros
+    x = minitorch.tensor(a, requires_grad=True)
+    parts = (x * 1).unbind(0)
+    assert parts[0].grad_fn is parts[2].grad_fn and parts[0].grad_fn.name() == "UnbindBackward0"
+    assert parts[1].data_ptr() == parts[0].data_ptr() + 4 * 8  # views of one storage
+    tx = torch.tensor(a, requires_grad=True)
+    check_raises(lambda: parts[0].mul_(2), lambda: (tx * 1).unbind(0)[0].mul_(2), "modified inplace")
+    with minitorch.no_grad():
+        parts[0].mul_(2)  # allowed when nothing is recorded
+
+
+@requires_torch
+def test_chunk_of_an_empty_dim_gives_chunks_pieces():
+    for n in (1, 3):
+        assert [tuple(c.shape) for c in minitorch.zeros(0, 2).chunk(n)] == [
+            tuple(c.shape) for c in torch.zeros(0, 2).chunk(n)
+        ]

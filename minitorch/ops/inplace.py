@@ -49,6 +49,12 @@ def check_inplace_allowed(t: Tensor) -> None:
             "a leaf Variable that requires grad is being used in an in-place operation. "
             "Wrap the update in `with minitorch.no_grad():` (as optimizers do), or work on a clone()."
         )
+    if getattr(getattr(t._grad_fn, "_forward_cls", None), "multi_output_view", False):
+        raise RuntimeError(
+            f"Output {t._output_nr} of {t._grad_fn.name()} is a view and is being modified inplace. This view is "
+            "the output of a function that returns multiple views. Such functions do not allow the output views "
+            "to be modified inplace. You should replace the inplace operation by an out-of-place one."
+        )
     base = t._base
     if base is not None and base._grad_fn is None and base._requires_grad:
         raise RuntimeError(

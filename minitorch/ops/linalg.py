@@ -237,7 +237,7 @@ class Addmm(Function):
     def backward(ctx: Any, g: Tensor) -> Any:
         m1, m2 = ctx.saved_tensors
         ga = g * ctx.alpha if ctx.alpha != 1 else g
-        grad_input = g * ctx.beta if ctx.needs_input_grad[0] else None
+        grad_input = (g if ctx.beta == 1 else g * ctx.beta) if ctx.needs_input_grad[0] else None
         grad_m1 = matmul(ga, m2.mT) if ctx.needs_input_grad[1] else None
         grad_m2 = matmul(m1.mT, ga) if ctx.needs_input_grad[2] else None
         return grad_input, grad_m1, grad_m2, None, None

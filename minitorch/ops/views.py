@@ -449,10 +449,36 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     return Unfold.apply(input, geometry)
 
 
+class Unbind(Function):
+    """All slices along a dim, as views recorded by one node.
+
+    Backward stacks the slices' gradients (zeros for slices that got none).
+    One ``select`` per slice would instead make every slice's backward build
+    a zero tensor of the whole input, which costs O(n²) over a sequence.
+    """
+
+    grad_fn_name = "UnbindBackward0"
+    #: several outputs share this one node, so none of them may be written in place
+    multi_output_view = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, d: int) -> Tuple[Tensor, ...]:
+        ctx.d = d
+        strides = x.stride()
+        shape, rest = x.shape[:d] + x.shape[d + 1 :], strides[:d] + strides[d + 1 :]
+        return tuple(x._view(shape, rest, x._offset + i * strides[d]) for i in range(x.shape[d]))
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Tensor) -> Any:
+        from .joining import stack
+
+        return stack(grads, ctx.d), None
+
+
 def unbind(input: Tensor, dim: int = 0) -> Tuple[Tensor, ...]:
-    """All slices along ``dim``, each with that dim removed."""
+    """All slices along ``dim``, each with that dim removed (views of ``input``)."""
     d = layout.normalize_dim(dim, input.ndim)
-    return tuple(select(input, d, i) for i in range(input.shape[d]))
+    return Unbind.apply(input, d)
 
 
 def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor, ...]:
@@ -484,7 +510,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     d = layout.normalize_dim(dim, input.ndim)
     size = input.shape[d]
-    return split(input, max(1, -(-size // chunks)), d) if size else split(input, 0, d) * 1
+    return split(input, max(1, -(-size // chunks)), d) if size else split(input, 0, d) * chunks
 
 
 def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> Tuple[Tensor, ...]:

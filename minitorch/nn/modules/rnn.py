@@ -24,7 +24,6 @@ import numbers
 import warnings
 from typing import Any, List, Optional, Tuple
 
-from ...autograd.function import Function
 from ...ops.creation import empty, zeros
 from ...ops.joining import cat, stack
 from ...ops.linalg import addmm
@@ -77,25 +76,6 @@ def _project(x: Tensor, w_ih: Tensor, bias: Optional[Tensor]) -> Tensor:
     flat = x.reshape(-1, x.shape[-1])
     out = flat.mm(w_ih.t()) if bias is None else addmm(bias, flat, w_ih.t())
     return out.reshape(*x.shape[:-1], w_ih.shape[0])
-
-
-class _TimeSteps(Function):
-    """The slices of a (T, ...) tensor along dim 0, as one graph node.
-
-    Backward stacks the T slice gradients. Taking the steps with T separate
-    ``select`` calls would instead make each step's backward build a zero
-    tensor of the whole (T, ...) size.
-    """
-
-    grad_fn_name = "UnbindBackward0"
-
-    @staticmethod
-    def forward(ctx: Any, x: Tensor) -> Tuple[Tensor, ...]:
-        return tuple(x._new(x._data[t].copy()) for t in range(x.shape[0]))
-
-    @staticmethod
-    def backward(ctx: Any, *grads: Tensor) -> Tensor:
-        return stack(grads)
 
 
 # ---- the sequence layers ---------------------------------------------------------------------------
@@ -291,7 +271,7 @@ class RNNBase(Module):
         b_ih, b_hh = param("bias_ih"), param("bias_hh")
         if b_ih is not None and self.mode != "GRU":
             b_ih, b_hh = b_ih + b_hh, None  # both biases join the input projection
-        steps = _TimeSteps.apply(_project(x, param("weight_ih"), b_ih))
+        steps = _project(x, param("weight_ih"), b_ih).unbind(0)
         w_hh_t = param("weight_hh").t()
         w_hr_t = param("weight_hr").t() if self.proj_size else None
         outputs: List[Any] = [None] * len(steps)
