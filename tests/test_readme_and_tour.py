@@ -23,6 +23,11 @@ def test_readme_outputs_written_in_comments_are_true(capsys):
     exec(compile(BLOCKS[1], "README.md block 1", "exec"), {})
     out = capsys.readouterr().out
     assert "tensor(24.)" in out and "12.0 12.0" in out and "True" in out
+    exec(compile(BLOCKS[2], "README.md block 2", "exec"), {})
+    out = capsys.readouterr().out
+    assert "training accuracy 1.00" in out and "['hidden.weight', 'hidden.bias', 'out.weight', 'out.bias']" in out
+    exec(compile(BLOCKS[3], "README.md block 3", "exec"), {})
+    assert capsys.readouterr().out.startswith("digraph {")
 
 
 def test_tour_runs_and_fits():
