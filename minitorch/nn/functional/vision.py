@@ -268,6 +268,11 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Option
     out = input
     for d, (b, a) in zip(range(lead, input.ndim), pairs):
         n = input.shape[d]
+        size = n + b + a
+        if size < 0 or (size == 0 and mode != "circular" and d == input.ndim - 1):  # PyTorch allows empty H, D
+            raise RuntimeError(f"Padding ({b}, {a}) of dimension {d} (size {n}) gives output size {size}: crop less")
+        if mode == "circular" and size > 0 and n + min(b, 0) + min(a, 0) <= 0:
+            raise RuntimeError(f"Circular padding crops dimension {d} away, leaving nothing to wrap around: crop less")
         if mode == "reflect" and (b >= n or a >= n):
             raise RuntimeError(
                 f"Argument #4: Padding size should be less than the corresponding input dimension, but got: "
@@ -359,6 +364,11 @@ def interpolate(
         )
     in_size = tuple(input.shape[2:])
     if size is not None:
+        if isinstance(size, (tuple, list)) and len(size) != nd:
+            raise ValueError(
+                f"Input and output must have the same number of spatial dimensions, but got input with spatial "
+                f"dimensions of {list(in_size)} and output size of {size}. Give size one value per dim after (N, C)."
+            )
         out = ntuple(size, nd, "size", "interpolation")
         scales: Tuple[Optional[float], ...] = (None,) * nd
     else:
@@ -396,9 +406,20 @@ def upsample(
 
 
 # ---- pixel shuffle -----------------------------------------------------------------------------
+def _check_shuffle(input: Tensor, factor: int, op: str, name: str) -> None:
+    """Pixel (un)shuffle needs a (*, C, H, W) input and a positive factor."""
+    if input.ndim < 3:
+        raise RuntimeError(
+            f"{op} expects input to have at least 3 dimensions, but got input with {input.ndim} dimension(s)"
+        )
+    if factor <= 0:
+        raise RuntimeError(f"{op} expects a positive {name}, but got {factor}")
+
+
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """Trade channels for resolution: ``(*, C * r * r, H, W)`` -> ``(*, C, H * r, W * r)``."""
     r = upscale_factor
+    _check_shuffle(input, r, "pixel_shuffle", "upscale_factor")
     *lead, c, h, w = input.shape
     if c % (r * r):
         raise RuntimeError(
@@ -414,6 +435,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """The inverse of pixel_shuffle: ``(*, C, H * r, W * r)`` -> ``(*, C * r * r, H, W)``."""
     r = downscale_factor
+    _check_shuffle(input, r, "pixel_unshuffle", "downscale_factor")
     *lead, c, hr, wr = input.shape
     if hr % r or wr % r:
         raise RuntimeError(
