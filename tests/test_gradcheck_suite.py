@@ -65,7 +65,21 @@ OPS: Dict[str, Tuple[Callable, Build, int]] = {
     # pointwise, unary
     **{
         name: (lambda x, n=name: getattr(x, n)(), one(), 0)
-        for name in ("neg", "exp", "exp2", "expm1", "sin", "cos", "atan", "sinh", "cosh", "tanh", "sigmoid", "square", "erf")
+        for name in (
+            "neg",
+            "exp",
+            "exp2",
+            "expm1",
+            "sin",
+            "cos",
+            "atan",
+            "sinh",
+            "cosh",
+            "tanh",
+            "sigmoid",
+            "square",
+            "erf",
+        )
     },
     **{
         name: (lambda x, n=name: getattr(x, n)(), one(positive), 0)

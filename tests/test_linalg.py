@@ -321,3 +321,15 @@ def test_einsum_random_equations_match_torch(n_ops, data):
     equation = ",".join("".join(t) for t in terms) + "->" + "".join(out)
     arrays = [floats(tuple(size[c] for c in t), seed=i) for i, t in enumerate(terms)]
     check(*both(lambda m, *xs: m.einsum(equation, *xs)), *arrays)
+
+
+def test_gradient_of_a_transposed_weight_keeps_the_weight_layout():
+    """F.linear multiplies by weight.t(); the weight's gradient still comes out row-major (no transposing copy)."""
+    w = minitorch.randn(5, 3, requires_grad=True)
+    x = minitorch.randn(4, 3, requires_grad=True)
+    (x @ w.t()).sum().backward()
+    assert w.grad.is_contiguous() and x.grad.is_contiguous()
+    assert minitorch.allclose(w.grad, minitorch.ones(4, 5).t() @ x)
+    b = minitorch.randn(5, 3).t().detach().requires_grad_()  # a column-major leaf gets a column-major gradient
+    (x.detach() @ b).sum().backward()
+    assert b.grad.stride() == (1, 3) or b.grad.is_contiguous()

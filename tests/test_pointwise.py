@@ -200,7 +200,9 @@ def test_where_clamp_masked_fill_lerp():
     check(lambda x, y: x.clone().addcdiv_(y, x, value=2), None, a, b)
     check(lambda x, y: x.clone().addcmul_(y, x), None, a, b)
     check_raises(
-        lambda: minitorch.addcdiv(minitorch.ones(2), minitorch.ones(2, dtype=minitorch.int64), minitorch.ones(2, dtype=minitorch.int64)),
+        lambda: minitorch.addcdiv(
+            minitorch.ones(2), minitorch.ones(2, dtype=minitorch.int64), minitorch.ones(2, dtype=minitorch.int64)
+        ),
         lambda: torch.addcdiv(torch.ones(2), torch.ones(2, dtype=torch.int64), torch.ones(2, dtype=torch.int64)),
         "Integer division",
     )

@@ -17,9 +17,10 @@ import math
 
 import numpy as np
 import pytest
-from helpers import requires_torch, torch
 
 import minitorch
+
+from helpers import requires_torch, torch
 
 
 def init_fn(lib):

@@ -62,6 +62,26 @@ def _shape_error(m: Tuple[int, ...], n: Tuple[int, ...]) -> RuntimeError:
 
 
 # ---- the product Functions -----------------------------------------------------------------------
+def _column_major(x: Tensor) -> bool:
+    return x.ndim == 2 and x.shape[0] > 1 and x.shape[1] > 1 and x.stride() == (1, x.shape[0])
+
+
+def _grad_left(a: Tensor, b: Tensor, g: Tensor) -> Tensor:
+    """The gradient of ``a`` in ``a @ b``: ``g @ bᵀ``, laid out in memory the way ``a`` is.
+
+    For a column-major ``a`` it is formed as ``(b @ gᵀ)ᵀ``: the same numbers,
+    but it then reaches ``a``'s ``.grad`` without a transposing copy. This
+    matters for ``F.linear``, which multiplies by ``weight.t()``; PyTorch's
+    mm backward makes the same choice.
+    """
+    return matmul(b, g.mT).mT if _column_major(a) else matmul(g, b.mT)
+
+
+def _grad_right(a: Tensor, b: Tensor, g: Tensor) -> Tensor:
+    """The gradient of ``b`` in ``a @ b``: ``aᵀ @ g``, laid out the way ``b`` is (see ``_grad_left``)."""
+    return matmul(g.mT, a).mT if _column_major(b) else matmul(a.mT, g)
+
+
 class Matmul(Function):
     """A batched matrix product with broadcast batch dims (both inputs at least 2-D).
 
@@ -79,8 +99,8 @@ class Matmul(Function):
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         a, b = ctx.saved_tensors
-        grad_a = matmul(g, b.mT) if ctx.needs_input_grad[0] else None
-        grad_b = matmul(a.mT, g) if ctx.needs_input_grad[1] else None
+        grad_a = _grad_left(a, b, g) if ctx.needs_input_grad[0] else None
+        grad_b = _grad_right(a, b, g) if ctx.needs_input_grad[1] else None
         return grad_a, grad_b
 
 
@@ -230,7 +250,7 @@ class Addmm(Function):
         if alpha != 1:
             out = out * alpha
         if beta != 0:  # beta == 0 ignores input entirely, so nan/inf there do not leak through
-            out = out + (input._data if beta == 1 else input._data * beta)
+            out += input._data if beta == 1 else input._data * beta
         return input._new(out.astype(m1.dtype.np, copy=False))
 
     @staticmethod
@@ -238,8 +258,8 @@ class Addmm(Function):
         m1, m2 = ctx.saved_tensors
         ga = g * ctx.alpha if ctx.alpha != 1 else g
         grad_input = (g if ctx.beta == 1 else g * ctx.beta) if ctx.needs_input_grad[0] else None
-        grad_m1 = matmul(ga, m2.mT) if ctx.needs_input_grad[1] else None
-        grad_m2 = matmul(m1.mT, ga) if ctx.needs_input_grad[2] else None
+        grad_m1 = _grad_left(m1, m2, ga) if ctx.needs_input_grad[1] else None
+        grad_m2 = _grad_right(m1, m2, ga) if ctx.needs_input_grad[2] else None
         return grad_input, grad_m1, grad_m2, None, None
 
 

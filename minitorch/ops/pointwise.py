@@ -408,7 +408,7 @@ relu = _unary(
     "ReluBackward0",
     lambda xp, x: xp.maximum(x, 0),
     OUTPUT,
-    lambda g, x, y: g * (y > 0).to(g.dtype),
+    lambda g, x, y: g * (y > 0),  # a bool mask: multiplying promotes it to g's dtype
     floating=False,
 )
 floor = _unary(

@@ -90,16 +90,24 @@ class Adam(Optimizer):
                     else:
                         g = g + wd * theta
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                _lerp_(m, g, 1 - beta1)
+                work = xp.empty_like(theta)  # scratch, reused below: one allocation, not six
+                _lerp_(xp, m, g, 1 - beta1, work)
+                # The order of the arithmetic is PyTorch's, so results agree to the last bit.
+                xp.multiply(g, 1 - beta2, out=work)
+                work *= g
                 v *= beta2
-                v += (1 - beta2) * g * g
+                v += work
                 step_size = lr / (1 - beta1**step)
                 bias_correction2_sqrt = (1 - beta2**step) ** 0.5
                 if amsgrad:
                     v_max = state["max_exp_avg_sq"]._data
                     xp.maximum(v_max, v, out=v_max)
                     v = v_max
-                denom = xp.sqrt(v) / bias_correction2_sqrt + eps
-                theta += -step_size * m / denom
+                denom = xp.sqrt(v, out=xp.empty_like(theta))
+                denom /= bias_correction2_sqrt
+                denom += eps
+                xp.multiply(m, -step_size, out=work)
+                work /= denom
+                theta += work
                 _bump(p, *(state[k] for k in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if k in state))
         return loss

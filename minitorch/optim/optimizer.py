@@ -219,12 +219,18 @@ def _advance(step_t: Tensor) -> float:
     return float(step_t._data)
 
 
-def _lerp_(a: Any, b: Any, weight: float) -> None:
-    """``a <- a + weight * (b - a)`` in place, with PyTorch's two formulas (so results round the same)."""
+def _lerp_(xp: Any, a: Any, b: Any, weight: float, work: Any) -> None:
+    """``a <- a + weight * (b - a)`` in place, with PyTorch's two formulas (so results round the same).
+
+    ``work`` is a scratch array of ``a``'s shape, so that nothing is allocated.
+    """
+    diff = xp.subtract(b, a, out=work)
     if abs(weight) < 0.5:
-        a += weight * (b - a)
+        diff *= weight
+        a += diff
     else:
-        a[...] = b - (b - a) * (1 - weight)
+        diff *= 1 - weight
+        xp.subtract(b, diff, out=a)
 
 
 def _bump(*tensors: Tensor) -> None:

@@ -89,7 +89,7 @@ class RMSprop(Optimizer):
                 v += (1 - alpha) * g * g
                 if group["centered"]:
                     mean = state["grad_avg"]._data
-                    _lerp_(mean, g, 1 - alpha)
+                    _lerp_(xp, mean, g, 1 - alpha, xp.empty_like(mean))
                     avg = xp.sqrt(v - mean * mean)
                 else:
                     avg = xp.sqrt(v)
