@@ -136,6 +136,7 @@ def test_warm_restarts_fractional_epochs():
     assert results[:n] == results[n:]
 
 
+@requires_torch
 @pytest.mark.parametrize("three_phase", [False, True])
 def test_one_cycle_adam_cycles_beta1(three_phase):
     check_schedule(
