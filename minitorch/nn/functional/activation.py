@@ -342,9 +342,10 @@ class _Gelu(Function):
                 gate = 0.5 * (1 + xp.tanh(_GELU_BETA * (a + _GELU_KAPPA * a * a * a)))
             else:
                 gate = 0.5 * (1 + erf_array(xp, a * _SQRT1_2))
+            out = a * gate  # -inf * 0 is nan, silently, as in PyTorch
         ctx.save_for_backward(x)
         ctx.approximate, ctx.gate = approximate, gate
-        return x._new(a * gate)
+        return x._new(out)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
