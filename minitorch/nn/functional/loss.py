@@ -228,12 +228,14 @@ class NllLoss(Function):
             g = g.unsqueeze(1)
         elif ctx.reduction == "mean":
             g = g / ctx.total if ctx.total else g * 0.0  # nothing counted (all ignored): no gradient, as in PyTorch
-        q = x._new(q.astype(x.dtype.np))
+        rest = (None,) * 6
         if not ctx.fused:
-            return -g * q, None, None, None, None, None, None
-        # softmax(x) again only when this backward is itself recorded (double backward); else exp of the saved logp
-        probs = softmax(x, 1) if grad_mode.is_grad_enabled() else logp.exp()
-        return g * (x._new(a.astype(x.dtype.np)) * probs - q), None, None, None, None, None, None
+            return -g * x._new(q.astype(x.dtype.np)), *rest
+        if grad_mode.is_grad_enabled():  # recorded (double backward): softmax(x) again, as a differentiable op
+            bracket = x._new(a.astype(x.dtype.np)) * softmax(x, 1) - x._new(q.astype(x.dtype.np))
+        else:  # a plain backward: the bracket on arrays from the saved log-probabilities, one op fewer per term
+            bracket = x._new((a * xp.exp(logp._data) - q).astype(x.dtype.np))
+        return g * bracket, *rest
 
 
 def _target_weights(xp: Any, target: Tensor, weight: Optional[Tensor], ignore_index: int, dtype: Any) -> Tuple:

@@ -63,6 +63,8 @@ class Module:
     # ---- calling ----------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run pre-hooks, ``forward`` and forward hooks; a hook that returns a value replaces args/output."""
+        if not (self._forward_pre_hooks or self._forward_hooks):  # the common case, kept short
+            return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks):
             result = hook(self, args)
             if result is not None:
