@@ -72,7 +72,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu", help="cpu, or cuda when CuPy and a GPU are present")
     p.add_argument("--out", default="runs", help="folder for the checkpoint, the curves and the metrics")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    try:
+        minitorch.zeros(1, device=args.device)  # fails early, with the reason, when the device is unusable
+    except RuntimeError as err:
+        p.error(f"--device {args.device}: {err}")
+    return args
 
 
 def normalizer(dataset: Digits) -> Tuple[float, float]:

@@ -100,3 +100,8 @@ def test_train_command_other_options(tmp_path):
 def test_train_command_rejects_unknown_model(tmp_path):
     done = run_train(tmp_path, "--model", "resnet1000")
     assert done.returncode == 2 and "invalid choice" in done.stderr
+
+
+def test_train_command_explains_an_unusable_device(tmp_path):
+    done = run_train(tmp_path, "--model", "mlp", "--device", "cuda" if not minitorch.cuda.is_available() else "tpu")
+    assert done.returncode == 2 and "--device" in done.stderr and "Traceback" not in done.stderr

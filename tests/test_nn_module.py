@@ -121,6 +121,7 @@ def test_load_state_dict_errors_match_torch():
 
 def test_load_state_dict_non_strict_reports_keys():
     m = nn.Linear(3, 2)
+    assert repr(m.load_state_dict(m.state_dict())) == "<All keys matched successfully>"  # as PyTorch prints it
     result = m.load_state_dict({"weight": minitorch.ones(2, 3), "junk": minitorch.ones(1)}, strict=False)
     assert result.missing_keys == ["bias"] and result.unexpected_keys == ["junk"]
     assert m.weight.tolist() == [[1.0] * 3] * 2
