@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import minitorch
@@ -46,7 +46,30 @@ def test_max_pool2d_matches_torch_with_indices(case, ceil_mode):
         ceil_mode=ceil_mode,
         return_indices=True,
     )
+    # A window lying wholly in the padding makes PyTorch's backward index out of bounds (it aborts);
+    # that case has its own test below.
+    assume(bool((mt(minitorch.ones(shape))[0] > float("-inf")).all()))
     check(mt, th, floats(shape, seed=1), layouts=("contiguous", "transposed"))
+
+
+@requires_torch
+def test_max_pool2d_window_wholly_in_padding():
+    """Dilation can make a window skip the input: its value is -inf, its index PyTorch's, no gradient."""
+    args = dict(kernel_size=(2, 1), stride=1, padding=(1, 0), dilation=(2, 1), return_indices=True)
+    x = minitorch.tensor([[[[5.0]]]], requires_grad=True)
+    y, i = F.max_pool2d(x, **args)
+    ty, ti = TF.max_pool2d(torch.tensor([[[[5.0]]]]), **args)
+    assert y.tolist() == ty.tolist() == [[[[float("-inf")]]]] and i.tolist() == ti.tolist()
+    y.sum().backward()
+    assert x.grad.tolist() == [[[[0.0]]]]
+
+
+def test_max_pool2d_padding_never_wins_over_real_minus_infinity():
+    x = minitorch.full((1, 1, 2, 2), float("-inf"), requires_grad=True)
+    y, i = F.max_pool2d(x, 3, stride=1, padding=1, return_indices=True)
+    assert i.tolist() == [[[[0, 0], [0, 0]]]]  # the first real element, as PyTorch picks it
+    y.sum().backward()
+    assert x.grad.tolist() == [[[[4.0, 0.0], [0.0, 0.0]]]]
 
 
 @requires_torch

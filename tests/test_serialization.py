@@ -411,14 +411,15 @@ def test_safetensors_carries_a_torch_state_dict_into_a_minitorch_module(tmp_path
 
     from minitorch import nn
 
+    torch.manual_seed(0)
     theirs = torch.nn.Linear(3, 2)
     safetensors.torch.save_file(theirs.state_dict(), tmp_path / "linear.safetensors")
     ours = nn.Linear(3, 2)
     ours.load_state_dict(mst.load_file(tmp_path / "linear.safetensors"))
     x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
     np.testing.assert_allclose(
-        ours(minitorch.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-6
-    )
+        ours(minitorch.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(), atol=1e-6, rtol=1e-3
+    )  # float32 tolerances of the guide: the two matmuls may round differently
 
 
 @pytest.mark.cuda

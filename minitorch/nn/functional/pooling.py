@@ -78,6 +78,25 @@ def _tap_views(win: Any, geom: Geometry) -> List[Any]:
     return [win[:, :, i, j] for i in range(geom.kernel[0]) for j in range(geom.kernel[1])]
 
 
+def _taps_inside(geom: Geometry, backend: Any) -> Tuple[Any, Any]:
+    """Which taps of each window lie inside the input (None when all do), and PyTorch's tap for a
+    window that lies wholly in the padding: its first tap right of the left padding.
+
+    Padding must never win a window that holds a real element, even one equal to the fill (-inf).
+    """
+    positions = [  # per spatial dim: (kernel, out) input coordinates of every tap of every window
+        np.arange(k)[:, None] * d + np.arange(o)[None, :] * s - before
+        for k, d, o, s, (before, _) in zip(geom.kernel, geom.dilation, geom.out, geom.stride, geom.padding)
+    ]
+    (ph, pw), (h, w) = positions, geom.size
+    first = np.argmax(ph >= 0, axis=0)[:, None] * geom.kernel[1] + np.argmax(pw >= 0, axis=0)[None, :]
+    if all(p.min() >= 0 and p.max() < n for p, n in zip(positions, geom.size)):
+        return None, backend.from_host(first)
+    in_h, in_w = (ph >= 0) & (ph < h), (pw >= 0) & (pw < w)
+    inside = (in_h[:, None, :, None] & in_w[None, :, None, :]).reshape((-1,) + geom.out)  # (taps, oh, ow)
+    return backend.from_host(inside), backend.from_host(first)
+
+
 class MaxPool(Function):
     """Each window's largest value, and which tap (0 .. kh * kw - 1) held it."""
 
@@ -89,10 +108,12 @@ class MaxPool(Function):
         low = -xp.inf if arr.dtype.kind == "f" else xp.iinfo(arr.dtype).min
         views = _tap_views(windows(arr, geom, xp, fill=low), geom)
         best = functools.reduce(xp.maximum, views)  # NaN propagates, as in PyTorch
-        taps = xp.zeros(best.shape, dtype=xp.int64)
+        inside, first = _taps_inside(geom, x._backend)
+        taps = xp.broadcast_to(first, best.shape).astype(xp.int64)
         for k in reversed(range(len(views))):  # going backwards, the first maximum (or NaN) wins
             v = views[k]
-            taps = xp.where((v == best) | (v != v), k, taps)
+            wins = (v == best) | (v != v)
+            taps = xp.where(wins if inside is None else wins & inside[k], k, taps)
         ctx.taps, ctx.geom = taps, geom
         taps_t = x._new(taps)
         ctx.mark_non_differentiable(taps_t)
