@@ -112,6 +112,32 @@ CASES: Dict[str, Tuple[Callable, Callable[[np.random.Generator], List[np.ndarray
 }
 
 
+def report_case(name: str, t_mt: float, t_th: float, ratio: float, target: float) -> None:
+    """Print one side-by-side result as it is measured."""
+    print(
+        f"{name:45s} minitorch {t_mt * 1e3:9.3f} ms  torch {t_th * 1e3:9.3f} ms  ratio {ratio:5.2f}  (target <= {target})"
+    )
+
+
+def ratio_table(title: str, script: str, repeats: int, rows: List[Tuple[str, float, float, float, float]]) -> List[str]:
+    """The Markdown report: how it was measured, on what, and one row per case with its target."""
+    return [
+        f"# {title}",
+        "",
+        f"Command: `python benchmarks/{script}` ({repeats} alternating repeats in one process; "
+        "times are medians, the ratio is the median of the per-repeat ratios).",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, PyTorch {torch.__version__} ({torch.get_num_threads()} threads).",
+        "",
+        "| case | minitorch | PyTorch | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {n} | {a * 1e3:.3f} ms | {b * 1e3:.3f} ms | {r:.2f}x | <= {t}x | {'yes' if r <= t else 'no'} |"
+            for n, a, b, r, t in rows
+        ],
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
@@ -123,26 +149,10 @@ def main() -> None:
         arrays = make_inputs(rng)
         t_mt, t_th, ratio = side_by_side(build(minitorch, arrays), build(torch, arrays), number, args.repeats)
         rows.append((name, t_mt, t_th, ratio, target))
-        print(
-            f"{name:45s} minitorch {t_mt * 1e3:9.3f} ms  torch {t_th * 1e3:9.3f} ms  ratio {ratio:5.2f}  (target <= {target})"
-        )
-    header = [
-        "# Core CPU benchmark: minitorch vs PyTorch",
-        "",
-        f"Command: `python benchmarks/bench_core.py` ({args.repeats} alternating repeats in one process; "
-        "times are medians, the ratio is the median of the per-repeat ratios).",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"NumPy {np.__version__}, PyTorch {torch.__version__} ({torch.get_num_threads()} threads).",
-        "",
-        "| case | minitorch | PyTorch | ratio | target | met |",
-        "|---|---|---|---|---|---|",
-    ]
-    lines = [
-        f"| {n} | {a * 1e3:.3f} ms | {b * 1e3:.3f} ms | {r:.2f}x | <= {t}x | {'yes' if r <= t else 'no'} |"
-        for n, a, b, r, t in rows
-    ]
+        report_case(*rows[-1])
+    lines = ratio_table("Core CPU benchmark: minitorch vs PyTorch", "bench_core.py", args.repeats, rows)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("\n".join(header + lines) + "\n")
+    Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 
 

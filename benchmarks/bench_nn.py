@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Dict, Tuple
 
 import numpy as np
 import torch
-from bench_core import side_by_side
+from bench_core import ratio_table, report_case, side_by_side
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -82,13 +81,11 @@ def time_train_command() -> Dict[str, float]:
     """Run the README's main command once with its defaults; report wall time and test accuracy."""
     with tempfile.TemporaryDirectory() as out:
         cmd = [sys.executable, "-m", "models.train", "--model", "lenet5", "--no-progress", "--out", out]
-        import time
-
         start = time.perf_counter()
         subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
         wall = time.perf_counter() - start
         metrics = json.loads((Path(out) / "lenet5_metrics.json").read_text())
-    return {"wall": wall, "train": metrics["seconds"], "accuracy": metrics["test_accuracy"]}
+    return {"wall": wall, "accuracy": metrics["test_accuracy"]}
 
 
 def main() -> None:
@@ -107,27 +104,13 @@ def main() -> None:
         ours, theirs = training_step(minitorch, model, x, y), training_step(torch, twin, x, y)
         t_mt, t_th, ratio = side_by_side(ours, theirs, number, args.repeats)
         rows.append((name, t_mt, t_th, ratio, target))
-        print(
-            f"{name:45s} minitorch {t_mt * 1e3:8.2f} ms  torch {t_th * 1e3:8.2f} ms  ratio {ratio:5.2f}  (target <= {target})"
-        )
+        report_case(*rows[-1])
     run = time_train_command()
     print(
         f"python -m models.train --model lenet5: {run['wall']:.1f} s wall, test accuracy {100 * run['accuracy']:.2f}%"
     )
-    lines = [
-        "# nn CPU benchmark: training steps vs PyTorch, and the training command",
-        "",
-        f"Command: `python benchmarks/bench_nn.py` ({args.repeats} alternating repeats in one process; "
-        "times are medians, the ratio is the median of the per-repeat ratios).",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"NumPy {np.__version__}, PyTorch {torch.__version__} ({torch.get_num_threads()} threads).",
-        "",
-        "| case | minitorch | PyTorch | ratio | target | met |",
-        "|---|---|---|---|---|---|",
-        *[
-            f"| {n} | {a * 1e3:.2f} ms | {b * 1e3:.2f} ms | {r:.2f}x | <= {t}x | {'yes' if r <= t else 'no'} |"
-            for n, a, b, r, t in rows
-        ],
+    title = "nn CPU benchmark: training steps vs PyTorch, and the training command"
+    lines = ratio_table(title, "bench_nn.py", args.repeats, rows) + [
         "",
         "| `python -m models.train --model lenet5` (defaults) | value | target | met |",
         "|---|---|---|---|",
