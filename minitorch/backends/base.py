@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..device import device
+from . import im2col
+from .windows import Geometry
 
 
 class Backend:
@@ -67,6 +69,24 @@ class Backend:
         with self.xp.errstate(invalid="ignore", over="ignore", divide="ignore"):
             shifted = x - x.max(axis=axis, keepdims=True)
             return shifted - self.xp.log(self.xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+    # A convolution needs three kernels, each the adjoint of another (see nn/functional/conv.py).
+    def conv(self, x: Any, w: Any, geom: Geometry, groups: int, keep: bool = False) -> Tuple[Any, Optional[Any]]:
+        """The convolution of ``x`` (N, C, *size) with ``w`` (O, C/groups, *kernel), no bias.
+
+        Returns ``(y, saved)``: ``saved`` is whatever this backend can reuse
+        for the weight gradient when ``keep`` is set (the CPU keeps the im2col
+        columns, as PyTorch's CPU kernel does), else None.
+        """
+        return im2col.conv(x, w, geom, groups, self.xp, keep)
+
+    def conv_input_grad(self, g: Any, w: Any, geom: Geometry, groups: int) -> Any:
+        """The gradient of a convolution with respect to its input (a transposed convolution of ``g``)."""
+        return im2col.conv_input_grad(g, w, geom, groups, self.xp)
+
+    def conv_weight_grad(self, x: Any, g: Any, geom: Geometry, groups: int, saved: Optional[Any] = None) -> Any:
+        """The gradient of a convolution with respect to its weight; ``saved`` comes from ``conv``."""
+        return im2col.conv_weight_grad(x, g, geom, groups, self.xp, saved)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.device}>"

@@ -1,9 +1,10 @@
 """Convolutions: conv1d/2d/3d and their transposes.
 
-A convolution is a matrix product over windows: ``windows`` (see vision.py)
-views the input as ``(N, C, *kernel, *out)`` without copying, one reshape
-copies it into columns (im2col), and one batched matmul with the weight
-gives every output at once.
+A convolution is a matrix product over windows. The arithmetic is the
+backend's (``Backend.conv``, ``conv_input_grad``, ``conv_weight_grad``):
+im2col with one batched matmul by default (minitorch/backends/im2col.py),
+or a kernel of the device's own. This module checks arguments and wires
+autograd.
 
 Three bilinear Functions make up convolution and all its derivatives:
 
@@ -16,20 +17,14 @@ Each one's backward is made of the other two, so gradients of any order work.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Optional, Tuple
 
 from ...autograd.function import Function
+from ...backends.windows import Geometry, out_size
 from ...tensor import Tensor
-from .vision import Geometry, add_windows, ntuple, out_size, windows
+from .vision import ntuple
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
-
-
-def _columns(x: Any, geom: Geometry, groups: int, xp: Any) -> Any:
-    """im2col: the windows of ``x`` as ``(N, groups, C/groups * kernel taps, output positions)``."""
-    taps = x.shape[1] // groups * math.prod(geom.kernel)
-    return windows(x, geom, xp).reshape(x.shape[0], groups, taps, math.prod(geom.out))
 
 
 def _bias_sum(g: Tensor) -> Tensor:
@@ -46,14 +41,10 @@ class Conv(Function):
     def forward(ctx: Any, x: Tensor, w: Tensor, b: Optional[Tensor], geom: Geometry, groups: int) -> Tensor:
         ctx.geom, ctx.groups = geom, groups
         ctx.save_for_backward(x, w)
-        n, o = x.shape[0], w.shape[0]
-        cols = _columns(x._data, geom, groups, x._backend.xp)
-        # Kept for the weight gradient, which needs the same columns (PyTorch's CPU kernel keeps them too).
-        ctx.cols = cols if w._requires_grad else None
-        y = w._data.reshape(groups, o // groups, -1) @ cols  # (N, groups, O/groups, positions)
-        y = y.reshape((n, o) + geom.out)
+        # What the backend saves (on the CPU, the im2col columns) is reused by the weight gradient.
+        y, ctx.saved = x._backend.conv(x._data, w._data, geom, groups, keep=w._requires_grad)
         if b is not None:
-            y += b._data.reshape((o,) + (1,) * len(geom.out))
+            y += b._data.reshape((w.shape[0],) + (1,) * len(geom.out))
         return x._new(y)
 
     @staticmethod
@@ -61,8 +52,8 @@ class Conv(Function):
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         gx = ConvTranspose.apply(g, w, None, ctx.geom, ctx.groups) if need_x else None
-        cols, ctx.cols = ctx.cols, None  # used once; a retained graph's next backward rebuilds them
-        gw = ConvWeight.apply(x, g, ctx.geom, ctx.groups, cols) if need_w else None
+        saved, ctx.saved = ctx.saved, None  # used once; a retained graph's next backward recomputes it
+        gw = ConvWeight.apply(x, g, ctx.geom, ctx.groups, saved) if need_w else None
         return gx, gw, _bias_sum(g) if need_b else None, None, None
 
 
@@ -75,15 +66,9 @@ class ConvTranspose(Function):
     def forward(ctx: Any, g: Tensor, w: Tensor, b: Optional[Tensor], geom: Geometry, groups: int) -> Tensor:
         ctx.geom, ctx.groups = geom, groups
         ctx.save_for_backward(g, w)
-        xp = g._backend.xp
-        n, o, c = g.shape[0], w.shape[0], w.shape[1] * groups
-        # The batch goes last in memory, so that each kernel tap's add in add_windows is one long run.
-        g_last = xp.moveaxis(g._data, 0, -1).reshape(groups, o // groups, -1)  # (groups, O/groups, positions * N)
-        cols = w._data.reshape(groups, o // groups, -1).swapaxes(1, 2) @ g_last  # (groups, C/groups * taps, ...)
-        cols = xp.moveaxis(cols.reshape((c,) + geom.kernel + geom.out + (n,)), -1, 0)  # (N, C, *kernel, *out) view
-        x = add_windows(cols, geom, xp)
+        x = g._backend.conv_input_grad(g._data, w._data, geom, groups)
         if b is not None:
-            x = x + b._data.reshape((c,) + (1,) * len(geom.size))
+            x = x + b._data.reshape((w.shape[1] * groups,) + (1,) * len(geom.size))
         return g._new(x)
 
     @staticmethod
@@ -98,21 +83,16 @@ class ConvTranspose(Function):
 class ConvWeight(Function):
     """The adjoint of ``Conv`` in its weight: correlate the input windows with the output gradient.
 
-    ``cols`` may pass in the columns of ``x`` that the forward pass already built.
+    ``saved`` may pass in what the backend kept from the forward pass (the CPU's im2col columns).
     """
 
     grad_fn_name = "ConvolutionBackwardBackward0"
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, g: Tensor, geom: Geometry, groups: int, cols: Any) -> Tensor:
+    def forward(ctx: Any, x: Tensor, g: Tensor, geom: Geometry, groups: int, saved: Any) -> Tensor:
         ctx.geom, ctx.groups = geom, groups
         ctx.save_for_backward(x, g)
-        n, o, c = g.shape[0], g.shape[1], x.shape[1]
-        if cols is None:
-            cols = _columns(x._data, geom, groups, x._backend.xp)
-        g_cols = g._data.reshape(n, groups, o // groups, math.prod(geom.out))
-        gw = (g_cols @ cols.swapaxes(2, 3)).sum(axis=0)  # (groups, O/groups, C/groups * taps)
-        return x._new(gw.reshape((o, c // groups) + geom.kernel))
+        return x._new(x._backend.conv_weight_grad(x._data, g._data, geom, groups, saved))
 
     @staticmethod
     def backward(ctx: Any, gw: Tensor) -> Any:

@@ -17,8 +17,9 @@ from typing import Any, List, Optional, Tuple
 import numpy as np  # host-side only: divisors and averaging matrices
 
 from ...autograd.function import Function
+from ...backends.windows import Geometry, add_windows, windows
 from ...tensor import Tensor
-from .vision import Geometry, add_windows, ntuple, windows
+from .vision import ntuple
 
 __all__ = [
     "max_pool1d",

@@ -1,40 +1,24 @@
 """Image ops: sliding windows (unfold/fold), padding, resizing, pixel shuffle.
 
-The window helpers here are the engine of convolution and pooling too. For an
-input of shape ``(N, C, *size)``, ``windows`` returns a *view* of shape
-``(N, C, *kernel, *out)``: entry ``[n, c, *k, *o]`` is the input element that
-kernel tap ``k`` sees when the window sits at output position ``o``. Nothing
-is copied until a reshape needs it (that copy is "im2col"). ``add_windows``
-is its adjoint ("col2im"): it adds every window's values back where they came
-from, one kernel tap at a time.
+The window view and its adjoint (``windows``/``add_windows``, in
+minitorch/backends/windows.py) are the engine of convolution and pooling too.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-from typing import Any, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np  # host-side only: index and weight vectors for resizing
 
 from ...autograd.function import Function
+from ...backends.windows import Geometry, add_windows, out_size, windows
 from ...tensor import Tensor
 
 __all__ = ["pad", "interpolate", "upsample", "unfold", "fold", "pixel_shuffle", "pixel_unshuffle"]
 
 
-# ---- window geometry ----------------------------------------------------------------------
-class Geometry(NamedTuple):
-    """Where the windows of a convolution or pooling sit, one entry per spatial dim."""
-
-    size: Tuple[int, ...]  # input spatial size
-    out: Tuple[int, ...]  # number of window positions
-    kernel: Tuple[int, ...]
-    stride: Tuple[int, ...]
-    dilation: Tuple[int, ...]
-    padding: Tuple[Tuple[int, int], ...]  # (before, after) fill added around the input
-
-
+# ---- argument parsing ----------------------------------------------------------------------
 def ntuple(value: Any, n: int, name: str, op: str = "convolution") -> Tuple[int, ...]:
     """``3`` -> ``(3, 3)``; a one-element list is repeated too, as PyTorch does."""
     values = tuple(value) if isinstance(value, (tuple, list)) else (value,)
@@ -46,54 +30,6 @@ def ntuple(value: Any, n: int, name: str, op: str = "convolution") -> Tuple[int,
             f"dimensions, but got {name}={list(values)}"
         )
     return tuple(int(v) for v in values)
-
-
-def out_size(size: int, kernel: int, stride: int, dilation: int, before: int, after: int) -> int:
-    """How many windows fit: ``(size + pads - span) // stride + 1``, span being the dilated kernel."""
-    return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def _padded(arr: Any, geom: Geometry, fill: Any, xp: Any) -> Any:
-    """The array with ``fill`` around each spatial dim (the array itself when nothing is added)."""
-    if not any(b or a for b, a in geom.padding):
-        return arr
-    shape = arr.shape[:2] + tuple(n + b + a for n, (b, a) in zip(geom.size, geom.padding))
-    out = xp.full(shape, fill, dtype=arr.dtype)
-    out[(slice(None), slice(None)) + tuple(slice(b, b + n) for n, (b, _) in zip(geom.size, geom.padding))] = arr
-    return out
-
-
-def windows(arr: Any, geom: Geometry, xp: Any, fill: Any = 0) -> Any:
-    """A strided view ``(N, C, *kernel, *out)`` of every window of the (padded) input."""
-    padded = _padded(arr, geom, fill, xp)
-    s = padded.strides
-    taps = tuple(st * d for st, d in zip(s[2:], geom.dilation))
-    steps = tuple(st * k for st, k in zip(s[2:], geom.stride))
-    shape = padded.shape[:2] + geom.kernel + geom.out
-    return xp.lib.stride_tricks.as_strided(padded, shape, s[:2] + taps + steps)
-
-
-def add_windows(cols: Any, geom: Geometry, xp: Any) -> Any:
-    """The adjoint of ``windows``: sum ``cols`` ``(N, C, *kernel, *out)`` into ``(N, C, *size)``.
-
-    One vectorised add per kernel tap: tap ``k`` touches the positions
-    ``k * dilation + o * stride`` for every output position ``o``.
-    """
-    n, c = cols.shape[:2]
-    padded_size = tuple(size + b + a for size, (b, a) in zip(geom.size, geom.padding))
-    if cols.strides[0] < cols.strides[1]:  # batch-last columns: sum into a batch-last buffer, for long rows
-        padded = xp.moveaxis(xp.zeros((c,) + padded_size + (n,), dtype=cols.dtype), -1, 0)
-    else:
-        padded = xp.zeros((n, c) + padded_size, dtype=cols.dtype)
-    if 0 not in geom.out:
-        for tap in itertools.product(*(range(k) for k in geom.kernel)):
-            where = tuple(
-                slice(t * d, t * d + s * (o - 1) + 1, s)
-                for t, d, s, o in zip(tap, geom.dilation, geom.stride, geom.out)
-            )
-            padded[(slice(None), slice(None)) + where] += cols[(slice(None), slice(None)) + tap]
-    inside = tuple(slice(b, b + size) for size, (b, _) in zip(geom.size, geom.padding))
-    return padded[(slice(None), slice(None)) + inside]
 
 
 # ---- unfold / fold: the windows as a public op -----------------------------------------------
