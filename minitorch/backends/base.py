@@ -70,6 +70,14 @@ class Backend:
             shifted = x - x.max(axis=axis, keepdims=True)
             return shifted - self.xp.log(self.xp.exp(shifted).sum(axis=axis, keepdims=True))
 
+    def softmax_backward(self, y: Any, g: Any, axis: int) -> Any:
+        """The input-gradient of ``y = softmax(x)``: ``(g - sum(g * y)) * y`` along ``axis``."""
+        return (g - (g * y).sum(axis=axis, keepdims=True)) * y
+
+    def log_softmax_backward(self, y: Any, g: Any, axis: int) -> Any:
+        """The input-gradient of ``y = log_softmax(x)``: ``g - exp(y) * sum(g)`` along ``axis``."""
+        return g - self.xp.exp(y) * g.sum(axis=axis, keepdims=True)
+
     # A convolution needs three kernels, each the adjoint of another (see nn/functional/conv.py).
     def conv(self, x: Any, w: Any, geom: Geometry, groups: int, keep: bool = False) -> Tuple[Any, Optional[Any]]:
         """The convolution of ``x`` (N, C, *size) with ``w`` (O, C/groups, *kernel), no bias.
