@@ -1,0 +1,239 @@
+"""The matrix product on minitorch's own CUDA kernels (csrc/cuda/matmul.cu).
+
+:func:`matmul` has NumPy's semantics for operands of two or more dimensions: the last two are the matrices, the
+leading ones a batch that broadcasts. Each operand reaches the kernel as a data pointer plus element strides for its
+batch, rows and columns, so transposed, sliced and broadcast operands are read where they lie; the broadcast batch
+dimensions are collapsed into the single batch index the kernels take. Which kernel runs, with which tiles, is decided
+here in plain Python (so CI exercises it through the emulator): ``VARIANTS`` names the rungs of the teaching ladder
+described at the top of the .cu file, and ``variant=None`` picks the fastest for the shape.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import CTYPES, Launch, array_module, element_strides, register, run
+
+VARIANTS: Tuple[str, ...] = ("naive", "coalesced", "smem", "regblock", "warptile", "tf32", "fp16", "bf16")
+
+# The tensor-core variants (GPU only) and the one dtype each takes.
+TENSOR_CORE_DTYPES = {"tf32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
+SMS = 132  # streaming multiprocessors of an H100: a grid of fewer blocks leaves some of them idle
+MAX_GRID_Y = 65535  # CUDA's grid limit in y and z (x allows 2**31 - 1)
+INT32_MAX = 2**31 - 1
+
+SMEM_TILE = 16
+# (BM, BN, BK, TM, TN): a block of (BM/TM) * (BN/TN) = 256 threads, each computing TM x TN outputs. The smaller tile
+# gives four times as many blocks, which is what keeps every SM busy on small matrices.
+REGBLOCK_TILES = {"small": (64, 64, 8, 4, 4), "large": (128, 128, 8, 8, 8)}
+# (BM, BN, BK, WM, WN, WNITER, TM, TN) per C type: 4 warps of 64 x 64 (float) or 32 x 32 (double, half the registers'
+# worth of values) outputs. The float configuration is siboehm's tuned one for an A6000.
+WARPTILE_TILES = {"float": (128, 128, 16, 64, 64, 4, 8, 4), "double": (64, 64, 8, 32, 32, 2, 4, 4)}
+MMA_TILE = (128, 128)  # the tensor-core kernel's fixed block tile, 8 warps
+
+
+def _kernel_names() -> List[str]:
+    names = []
+    for ctype in ("float", "double"):
+        names += [f"matmul_naive<{ctype}>", f"matmul_coalesced<{ctype}>", f"matmul_smem<{ctype}, {SMEM_TILE}>"]
+        names += [_regblock_name(ctype, tile) for tile in REGBLOCK_TILES.values()]
+        names += [_warptile_name(ctype, vec) for vec in (False, True)]
+    return names
+
+
+def _regblock_name(ctype: str, tile: Sequence[int]) -> str:
+    return f"matmul_regblock<{ctype}, {', '.join(map(str, tile))}>"
+
+
+def _warptile_name(ctype: str, vec: bool) -> str:
+    return f"matmul_warptile<{ctype}, {', '.join(map(str, WARPTILE_TILES[ctype]))}, {str(vec).lower()}>"
+
+
+register("matmul.cu", *_kernel_names())
+register("matmul.cu", *(f"matmul_mma<{CTYPES[d]}>" for d in TENSOR_CORE_DTYPES.values()), emulate=False)
+
+
+def data_address(x: Any) -> int:
+    """The address of ``x``'s first element (device memory for CuPy), for alignment checks."""
+    interface = getattr(x, "__cuda_array_interface__", None) or x.__array_interface__
+    return int(interface["data"][0])
+
+
+def _whole_elements(x: Any) -> Tuple[Any, Tuple[int, ...]]:
+    """``x`` and its strides in elements, copied to contiguous memory first if a byte stride is not a whole element
+    (a field of a structured array)."""
+    if any(s % x.itemsize for s in x.strides):
+        x = array_module(x).ascontiguousarray(x)
+    return x, element_strides(x)
+
+
+def matmul(a: Any, b: Any, *, variant: Optional[str] = None, allow_tf32: bool = False, launcher: Callable = run) -> Any:
+    """``a @ b`` for NumPy or CuPy arrays of two or more dimensions, on the kernel ``variant`` (None: the fastest).
+
+    float32 and float64 run on every variant; ``allow_tf32`` lets variant None take float32 to the TF32 tensor cores.
+    float16 and bfloat16 run on the tensor cores ("fp16", "bf16"), which exist on the GPU only. The result is a new
+    contiguous array of the inputs' dtype.
+    """
+    dtype = _check_operands(a, b)
+    variant = _choose_variant(variant, dtype, allow_tf32)
+    xp = array_module(a)
+    a, b, batch_shape, (sAb, sBb) = _collapse_batch(a, b)
+    M, K, N = a.shape[-2], a.shape[-1], b.shape[-1]
+    out = xp.empty(batch_shape + (M, N), dtype=a.dtype)
+    batch = math.prod(batch_shape)
+    if out.size == 0:
+        return out  # nothing to compute (K = 0 still launches: the kernel writes the zeros of an empty sum)
+    (sAm, sAk), (sBk, sBn) = element_strides(a)[-2:], element_strides(b)[-2:]
+    if batch > 1 and sBb == 0 and sAb == M * sAm:
+        # B is shared and A's matrices follow each other row after row: one tall GEMM instead of `batch` small ones.
+        M, batch, sAb = M * batch, 1, 0
+    for size, what in ((M, "rows"), (N, "columns"), (K, "inner dimension"), (batch, "batch")):
+        if size > INT32_MAX:
+            raise ValueError(f"matmul: {size} {what} exceeds the kernels' 32-bit sizes; split the product")
+    ctype = CTYPES[dtype]
+    kernel, grid, block = _plan(
+        variant, ctype, M, N, K, batch, _vectorizable(a, b, M, N, K, sAb, sAm, sAk, sBb, sBk, sBn)
+    )
+    if grid[1] > MAX_GRID_Y:
+        raise ValueError(f"matmul: {N} columns need more than {MAX_GRID_Y} column tiles; split the product")
+    sizes = tuple(np.int32(v) for v in (batch, M, N, K))
+    strides = tuple(np.int64(v) for v in (sAb, sAm, sAk, sBb, sBk, sBn))
+    launcher(Launch("matmul.cu", kernel, grid, block, (a, b, out) + sizes + strides))
+    return out
+
+
+def _check_operands(a: Any, b: Any) -> str:
+    if a.ndim < 2 or b.ndim < 2:
+        raise ValueError(
+            f"matmul kernels need operands of at least 2 dimensions, got shapes {tuple(a.shape)} and {tuple(b.shape)}: "
+            "unsqueeze a vector into a 1-row or 1-column matrix first"
+        )
+    if a.dtype != b.dtype:
+        raise TypeError(f"matmul: expected both operands to have the same dtype, but got {a.dtype} and {b.dtype}")
+    if a.dtype.name not in CTYPES:
+        raise TypeError(
+            f"matmul kernels support {', '.join(CTYPES)}, not {a.dtype}: use the array library's own matmul for it"
+        )
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(
+            f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied "
+            f"({a.shape[-2]}x{a.shape[-1]} and {b.shape[-2]}x{b.shape[-1]})"
+        )
+    return a.dtype.name
+
+
+def _choose_variant(variant: Optional[str], dtype: str, allow_tf32: bool) -> str:
+    """The variant to run ("auto": pick a CUDA-core kernel by shape in _plan), or a TypeError for a dtype it lacks."""
+    if variant is None:
+        tensor_core_only = {d: v for v, d in TENSOR_CORE_DTYPES.items() if d != "float32"}
+        if dtype in tensor_core_only:
+            return tensor_core_only[dtype]
+        return "tf32" if dtype == "float32" and allow_tf32 else "auto"
+    if variant not in VARIANTS:
+        raise ValueError(f"matmul: unknown variant {variant!r}; choose one of {', '.join(VARIANTS)} or None")
+    takes = TENSOR_CORE_DTYPES.get(variant, "float32 and float64")
+    if dtype not in takes.split(" and "):
+        raise TypeError(f"matmul: variant {variant!r} takes {takes}, not {dtype}")
+    return variant
+
+
+def _collapse_batch(a: Any, b: Any) -> Tuple[Any, Any, Tuple[int, ...], Tuple[int, int]]:
+    """Broadcast the batch dimensions and find one stride per operand that walks all of them as a single index.
+
+    That works when each operand's batch is laid out as one evenly strided run (contiguous, or broadcast with stride
+    0). Where it does not (a sliced batch, or batches that broadcast against each other, as (3, 1) with (1, 4)),
+    the smaller operand and then, if needed, the other one is copied into a contiguous, fully broadcast array.
+    """
+    try:
+        batch_shape = tuple(np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2])))
+    except ValueError:
+        raise ValueError(
+            f"matmul: the batch dimensions of shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast"
+        ) from None
+    operands = [a, b]
+    for copy in [None] + sorted((0, 1), key=lambda i: operands[i].size):  # as they are, then copy the smaller first
+        if copy is not None:
+            xp = array_module(operands[copy])
+            full_shape = batch_shape + operands[copy].shape[-2:]
+            operands[copy] = xp.ascontiguousarray(xp.broadcast_to(operands[copy], full_shape))
+        (a, sa), (b, sb) = (_whole_elements(x) for x in operands)
+        operands = [a, b]
+        strides = _single_batch_stride(
+            batch_shape, [_batch_strides(a.shape, sa, batch_shape), _batch_strides(b.shape, sb, batch_shape)]
+        )
+        if strides is not None:
+            return a, b, batch_shape, strides
+    raise AssertionError("contiguous, fully broadcast operands always collapse")
+
+
+def _batch_strides(shape: Sequence[int], strides: Sequence[int], batch_shape: Sequence[int]) -> List[int]:
+    """An operand's strides over the broadcast batch dimensions: 0 where it has size 1 or lacks the dimension."""
+    missing = len(batch_shape) - (len(shape) - 2)
+    own = [0 if n == 1 else s for n, s in zip(shape[:-2], strides[:-2])]
+    return [0] * missing + own
+
+
+def _single_batch_stride(batch_shape: Sequence[int], strides: Sequence[List[int]]) -> Optional[Tuple[int, ...]]:
+    """Per operand, the stride s with offset(batch index z) = z * s over the flattened batch, or None if none exists."""
+    dims = [i for i, n in enumerate(batch_shape) if n != 1]
+    if not dims:
+        return tuple(0 for _ in strides)
+    inner = tuple(s[dims[-1]] for s in strides)
+    run = 1  # batch entries inside dimension i
+    for i in reversed(dims):
+        if any(s[i] != unit * run for s, unit in zip(strides, inner)):
+            return None
+        run *= batch_shape[i]
+    return inner
+
+
+def _vectorizable(a: Any, b: Any, M: int, N: int, K: int, *strides: int) -> bool:
+    """Whether both operands allow the warp-tiled kernel's 16-byte vector loads (see TileFetch in matmul.cu)."""
+    sAb, sAm, sAk, sBb, sBk, sBn = strides
+    width = 16 // a.itemsize
+    return _operand_vectorizable(a, M, K, sAb, sAm, sAk, width) and _operand_vectorizable(b, N, K, sBb, sBn, sBk, width)
+
+
+def _operand_vectorizable(x: Any, X: int, K: int, sb: int, sx: int, sk: int, width: int) -> bool:
+    if data_address(x) % 16 or sb % width:
+        return False
+    if sx == 1 and sk != 1:  # vectors run along x (the kernel's x_fastest)
+        return X % width == 0 and sk % width == 0
+    return sk == 1 and K % width == 0 and sx % width == 0
+
+
+def _blocks(M: int, N: int, batch: int, bm: int, bn: int) -> int:
+    return -(-M // bm) * -(-N // bn) * batch
+
+
+def _plan(
+    variant: str, ctype: str, M: int, N: int, K: int, batch: int, vec: bool
+) -> Tuple[str, Tuple[int, int, int], Tuple[int, int, int]]:
+    """The kernel name expression, grid and block for one product (the grid covers M tiles in x, N tiles in y)."""
+    z = min(batch, MAX_GRID_Y)  # the kernels loop over the rest of the batch
+
+    def grid(bm: int, bn: int) -> Tuple[int, int, int]:
+        return (-(-M // bm), -(-N // bn), z)
+
+    if variant == "auto":
+        bm, bn = WARPTILE_TILES[ctype][:2]
+        variant = "warptile" if _blocks(M, N, batch, bm, bn) >= SMS else "regblock"
+    if variant == "naive":
+        return f"matmul_naive<{ctype}>", grid(16, 16), (16, 16, 1)
+    if variant == "coalesced":
+        return f"matmul_coalesced<{ctype}>", grid(8, 32), (32, 8, 1)
+    if variant == "smem":
+        return f"matmul_smem<{ctype}, {SMEM_TILE}>", grid(SMEM_TILE, SMEM_TILE), (SMEM_TILE, SMEM_TILE, 1)
+    if variant == "regblock":
+        large = REGBLOCK_TILES["large"]
+        tile = large if _blocks(M, N, batch, *large[:2]) >= SMS else REGBLOCK_TILES["small"]
+        bm, bn, _, tm, tn = tile
+        return _regblock_name(ctype, tile), grid(bm, bn), ((bm // tm) * (bn // tn), 1, 1)
+    if variant == "warptile":
+        bm, bn, _, wm, wn = WARPTILE_TILES[ctype][:5]
+        return _warptile_name(ctype, vec), grid(bm, bn), ((bm // wm) * (bn // wn) * 32, 1, 1)
+    return f"matmul_mma<{ctype}>", grid(*MMA_TILE), (256, 1, 1)
