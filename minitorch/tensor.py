@@ -517,9 +517,11 @@ class Tensor:
                 dev = as_device(a)
         from .ops.pointwise import to_copy
 
-        if (dt is None or dt is self.dtype) and (dev is None or dev == self.device) and not copy:
+        # Compare backends, not device names: 'cuda' and 'cuda:0' are one GPU (and one backend) when GPU 0 is current.
+        backend = get_backend(dev) if dev is not None else self._backend
+        if (dt is None or dt is self.dtype) and backend is self._backend and not copy:
             return self
-        return to_copy(self, dt or self.dtype, get_backend(dev) if dev is not None else self._backend)
+        return to_copy(self, dt or self.dtype, backend)
 
     def cpu(self) -> "Tensor":
         return self.to("cpu")

@@ -30,6 +30,10 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def pytest_configure(config):
     config.addinivalue_line("markers", "cuda: needs a CUDA GPU and CuPy; skipped without one")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    # MINITORCH_TEST_DEVICE=cuda moves the minitorch side of every check()/check_module() comparison to the GPU.
+    test_device = os.environ.get("MINITORCH_TEST_DEVICE", "cpu")
+    if test_device != "cpu" and not minitorch.cuda.is_available():
+        raise pytest.UsageError(f"MINITORCH_TEST_DEVICE={test_device}: {minitorch.backends.cuda.unavailable_reason()}")
 
 
 def pytest_collection_modifyitems(config, items):

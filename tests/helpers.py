@@ -6,10 +6,16 @@ backpropagates the same random output weights through both and compares
 every input's gradient. ``layouts`` re-runs the check with inputs that are
 transposed, step-sliced or expanded views, so ops are exercised on
 non-contiguous memory too.
+
+``device`` says where the minitorch inputs live. It defaults to the
+environment variable ``MINITORCH_TEST_DEVICE`` (``cpu`` when unset), so
+``MINITORCH_TEST_DEVICE=cuda python -m pytest`` re-runs every comparison
+built on ``check`` (and ``nn_helpers.check_module``) on the GPU.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -31,6 +37,9 @@ TOLERANCES = {
     "float16": ((1e-3, 1e-2), (1e-2, 1e-2)),
 }
 
+# Where check() and check_module() put the minitorch side unless told otherwise.
+TEST_DEVICE = os.environ.get("MINITORCH_TEST_DEVICE", "cpu")
+
 LAYOUTS = ("contiguous", "transposed", "sliced", "expanded")
 if not hasattr(minitorch.Tensor, "__getitem__"):  # TEMP until indexing lands
     LAYOUTS = ("contiguous", "transposed")
@@ -40,20 +49,20 @@ def torch_dtype(d: minitorch.dtype) -> Any:
     return getattr(torch, d.name)
 
 
-def with_layout(array: np.ndarray, kind: str, requires_grad: bool) -> minitorch.Tensor:
-    """A minitorch *leaf* with ``array``'s values laid out as ``kind`` in memory."""
+def with_layout(array: np.ndarray, kind: str, requires_grad: bool, device: str = "cpu") -> minitorch.Tensor:
+    """A minitorch *leaf* on ``device`` with ``array``'s values laid out as ``kind`` in memory."""
     if kind == "contiguous" or array.ndim == 0:
-        t = minitorch.tensor(array)
+        t = minitorch.tensor(array, device=device)
     elif kind == "transposed":  # memory holds the transpose; we see it transposed back
-        t = minitorch.tensor(np.ascontiguousarray(array.T)).permute(*reversed(range(array.ndim)))
+        t = minitorch.tensor(np.ascontiguousarray(array.T), device=device).permute(*reversed(range(array.ndim)))
     elif kind == "sliced":  # every other element of a bigger buffer
         big = np.zeros(array.shape[:-1] + (2 * array.shape[-1],), dtype=array.dtype)
         big[..., ::2] = array
-        t = minitorch.tensor(big)[..., ::2]
+        t = minitorch.tensor(big, device=device)[..., ::2]
     elif kind == "expanded":  # a size-1 dim broadcast with stride 0 (only read, never written)
         if array.shape[0] < 2 or not (array == array[:1]).all():
-            return with_layout(array, "contiguous", requires_grad)
-        t = minitorch.tensor(array[:1]).expand(array.shape)
+            return with_layout(array, "contiguous", requires_grad, device)
+        t = minitorch.tensor(array[:1], device=device).expand(array.shape)
     else:
         raise ValueError(kind)
     t = t.detach()  # a leaf that keeps the view's strides
@@ -88,16 +97,19 @@ def check(
     rtol: Optional[float] = None,
     grad_atol: Optional[float] = None,
     grad_rtol: Optional[float] = None,
+    device: Optional[str] = None,
 ) -> None:
     """Compare ``mt_fn(*inputs)`` with ``torch_fn(*inputs)``: values, dtype, gradients.
 
     ``torch_fn`` defaults to ``mt_fn`` (the same lambda works on both,
     since the APIs agree). Float inputs require grad when ``grad`` is set.
+    The minitorch inputs live on ``device`` (default ``TEST_DEVICE``).
     """
     torch_fn = torch_fn or mt_fn
+    device = device or TEST_DEVICE
     for kind in layouts:
         rng = np.random.default_rng(0)
-        mt_in = [with_layout(a, kind, grad and a.dtype.kind == "f") for a in arrays]
+        mt_in = [with_layout(a, kind, grad and a.dtype.kind == "f", device) for a in arrays]
         th_in = [torch.tensor(a, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
         mt_out = mt_fn(*mt_in)
         th_out = torch_fn(*th_in)
@@ -112,6 +124,9 @@ def check(
             assert m.dtype.name == str(t.dtype).replace("torch.", ""), (
                 f"output {i} ({kind}): dtype {m.dtype} != torch's {t.dtype}"
             )
+            assert m.device.type == minitorch.device(device).type, (
+                f"output {i} ({kind}): on {m.device}, not on the inputs' device {device}"
+            )
             (fa, fr), _ = TOLERANCES.get(m.dtype.name, ((0, 0), (0, 0)))
             assert_close(
                 m, t, atol if atol is not None else fa, rtol if rtol is not None else fr, f"output {i} ({kind})"
@@ -121,7 +136,7 @@ def check(
         if not weights:
             continue
         # Random output weights, not .sum(): a wrong gradient can't hide behind symmetry.
-        mt_loss = sum((m * minitorch.tensor(w, dtype=m.dtype)).sum() for m, _, w in weights)
+        mt_loss = sum((m * minitorch.tensor(w, dtype=m.dtype, device=m.device)).sum() for m, _, w in weights)
         th_loss = sum((t * torch.tensor(w, dtype=t.dtype)).sum() for _, t, w in weights)
         mt_loss.backward()
         th_loss.backward()
@@ -130,7 +145,7 @@ def check(
                 continue
             _, (ga, gr) = TOLERANCES[m.dtype.name]
             if t.grad is None:
-                assert m.grad is None or not m.grad.numpy().any(), f"input {i}: torch gives no grad"
+                assert m.grad is None or not m.grad.cpu().numpy().any(), f"input {i}: torch gives no grad"
                 continue
             assert m.grad is not None, f"input {i} ({kind}): no gradient reached it (torch has one)"
             assert_close(

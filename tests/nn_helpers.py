@@ -4,6 +4,9 @@
 minitorch module (so every key name is checked as well), runs both on the
 same inputs, and compares outputs, buffers (running statistics), the
 gradient of every input and the gradient of every parameter by name.
+The minitorch module and inputs live on ``device`` (default
+``helpers.TEST_DEVICE``, set by the ``MINITORCH_TEST_DEVICE`` environment
+variable).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import numpy as np
 
 import minitorch
 
-from helpers import TOLERANCES, assert_close, torch
+from helpers import TEST_DEVICE, TOLERANCES, assert_close, torch
 
 
 def to_minitorch_state(torch_module: Any) -> dict:
@@ -41,13 +44,15 @@ def check_module(
     grad_atol: Optional[float] = None,
     grad_rtol: Optional[float] = None,
     steps: int = 1,
+    device: Optional[str] = None,
 ) -> None:
     """Forward (``steps`` times, for running statistics) and backward through both modules, compare all."""
     kwargs = kwargs or {}
+    device = device or TEST_DEVICE
     th_dtype = getattr(torch, dtype)
     mt_dtype = getattr(minitorch, dtype)
     torch_module.to(th_dtype)
-    mt_module.to(mt_dtype)
+    mt_module.to(device, mt_dtype)
     result = mt_module.load_state_dict(to_minitorch_state(torch_module))
     assert result.missing_keys == [] and result.unexpected_keys == []
     torch_module.train(train)
@@ -65,7 +70,7 @@ def check_module(
         return out
 
     for _ in range(steps):
-        mt_in = leaves(minitorch, minitorch.tensor)
+        mt_in = leaves(minitorch, lambda a: minitorch.tensor(a, device=device))
         th_in = leaves(torch, torch.tensor)
         mt_outs = _flat(mt_module(*mt_in, **kwargs))
         th_outs = _flat(torch_module(*th_in, **kwargs))
@@ -85,7 +90,7 @@ def check_module(
     if not pairs:
         return
     weights = [rng.standard_normal(tuple(t.shape)) for _, t in pairs]
-    sum((m * minitorch.tensor(w, dtype=m.dtype)).sum() for (m, _), w in zip(pairs, weights)).backward()
+    sum((m * minitorch.tensor(w, dtype=m.dtype, device=m.device)).sum() for (m, _), w in zip(pairs, weights)).backward()
     sum((t * torch.tensor(w, dtype=t.dtype)).sum() for (_, t), w in zip(pairs, weights)).backward()
     for i, (m, t) in enumerate(zip(mt_in, th_in)):
         if t.requires_grad and t.grad is not None:

@@ -206,27 +206,27 @@ def _fast_gradcheck(
     rng = np.random.default_rng(0)
     with grad_mode.enable_grad():
         outs = _differentiable_outputs(func, inputs)
-    vs = [tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype) for o in outs]
+    vs = [tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype, device=o.device) for o in outs]
     grads = autograd_grad(
         [o for o in outs if o.requires_grad],
         [inputs[i] for i in wrt],
         [v for v, o in zip(vs, outs) if o.requires_grad],
         allow_unused=True,
     )
-    v_flat = np.concatenate([v.numpy().ravel() for v in vs]) if vs else np.zeros(0)
+    v_flat = np.concatenate([v.cpu().numpy().ravel() for v in vs]) if vs else np.zeros(0)
     for n, i in enumerate(wrt):
         x = inputs[i]
         u = rng.standard_normal(tuple(x.shape))
-        arr = x._data
+        arr, step = x._data, x._backend.from_host(eps * u)
         orig = arr.copy()
-        arr[...] = orig + eps * u
+        arr[...] = orig + step
         plus = _flat_outputs(func, inputs)
-        arr[...] = orig - eps * u
+        arr[...] = orig - step
         minus = _flat_outputs(func, inputs)
         arr[...] = orig
         numerical = float(v_flat @ ((plus - minus) / (2 * eps)))
         g = grads[n]
-        analytical = float((g.detach().numpy() * u).sum()) if g is not None else 0.0
+        analytical = float((g.detach().cpu().numpy() * u).sum()) if g is not None else 0.0
         if abs(analytical - numerical) > atol + rtol * abs(numerical):
             return _fail(
                 f"Jacobian mismatch for input {i} in fast mode: vᵀJu analytical {analytical!r}, numerical {numerical!r}",
@@ -260,7 +260,8 @@ def gradgradcheck(
         with grad_mode.no_grad():
             outs = _differentiable_outputs(func, inputs)
         grad_outputs = tuple(
-            tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype, requires_grad=True) for o in outs
+            tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype, device=o.device, requires_grad=True)
+            for o in outs
         )
     grad_outputs = _as_tuple(grad_outputs)
     n_in = len(inputs)

@@ -19,6 +19,7 @@ from .. import layout
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import pointwise as pw
+from .linalg import _scalar_name
 
 # Named results like torch.return_types.max: ``values, indices = x.max(dim=1)``.
 return_types = type(
@@ -483,6 +484,8 @@ def logsumexp(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
 
 
 # ---- softmax --------------------------------------------------------------------------------------
+# The forward and the backward of softmax are both backend kernels (a GPU runs its own). Each backward is itself a
+# Function, whose forward is the kernel and whose backward is written in Tensor ops, so double backward still works.
 class Softmax(Function):
     grad_fn_name = "SoftmaxBackward0"
 
@@ -496,7 +499,28 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         (y,) = ctx.saved_tensors
-        return y * (g - sum(g * y, ctx.dim, keepdim=True)), None
+        return SoftmaxBackwardData.apply(y, g, ctx.dim), None
+
+
+class SoftmaxBackwardData(Function):
+    """``dx = y * (g - sum(g * y))`` along ``dim``: the input-gradient of ``y = softmax(x)``."""
+
+    grad_fn_name = "SoftmaxBackwardDataBackward0"
+
+    @staticmethod
+    def forward(ctx: Any, y: Tensor, g: Tensor, dim: int) -> Tensor:
+        ctx.dim = dim
+        ctx.save_for_backward(y, g)
+        return y._new(y._backend.softmax_backward(y._data, g._data, dim))
+
+    @staticmethod
+    def backward(ctx: Any, h: Tensor) -> Any:
+        # dx is bilinear in (y, g): differentiate dx_i = y_i * (g_i - s), s = sum_j g_j * y_j, in each.
+        y, g = ctx.saved_tensors
+        hy = sum(h * y, ctx.dim, keepdim=True)
+        grad_y = h * (g - sum(g * y, ctx.dim, keepdim=True)) - g * hy if ctx.needs_input_grad[0] else None
+        grad_g = y * (h - hy) if ctx.needs_input_grad[1] else None
+        return grad_y, grad_g, None
 
 
 class LogSoftmax(Function):
@@ -512,7 +536,27 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         (y,) = ctx.saved_tensors
-        return g - pw.exp(y) * sum(g, ctx.dim, keepdim=True), None
+        return LogSoftmaxBackwardData.apply(y, g, ctx.dim), None
+
+
+class LogSoftmaxBackwardData(Function):
+    """``dx = g - exp(y) * sum(g)`` along ``dim``: the input-gradient of ``y = log_softmax(x)``."""
+
+    grad_fn_name = "LogSoftmaxBackwardDataBackward0"
+
+    @staticmethod
+    def forward(ctx: Any, y: Tensor, g: Tensor, dim: int) -> Tensor:
+        ctx.dim = dim
+        ctx.save_for_backward(y, g)
+        return y._new(y._backend.log_softmax_backward(y._data, g._data, dim))
+
+    @staticmethod
+    def backward(ctx: Any, h: Tensor) -> Any:
+        y, g = ctx.saved_tensors
+        p = pw.exp(y)
+        grad_y = -h * p * sum(g, ctx.dim, keepdim=True) if ctx.needs_input_grad[0] else None
+        grad_g = h - sum(h * p, ctx.dim, keepdim=True) if ctx.needs_input_grad[1] else None
+        return grad_y, grad_g, None
 
 
 def _softmax_input(input: Tensor, dim: Optional[int], dtype: Any) -> Tuple[Tensor, int]:
@@ -522,7 +566,7 @@ def _softmax_input(input: Tensor, dim: Optional[int], dtype: Any) -> Tuple[Tenso
         input = input.to(dt.to_dtype(dtype))
     if not input.dtype.is_floating_point:
         raise RuntimeError(
-            f"\"softmax_lastdim_kernel_impl\" not implemented for '{input.dtype.name.capitalize()}'; convert to float first"
+            f"\"softmax_lastdim_kernel_impl\" not implemented for '{_scalar_name(input.dtype)}'; convert to float first"
         )
     return input, layout.normalize_dim(dim, input.ndim) if input.ndim else 0
 
