@@ -15,6 +15,7 @@ from __future__ import annotations
 from . import autograd, backends, cuda, layout  # noqa: F401
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .device import device  # noqa: F401
+from .backends.cpu import get_num_threads, set_num_threads  # noqa: F401  (the C++ kernels' OpenMP threads)
 from .dtypes import (  # noqa: F401
     bool,
     double,

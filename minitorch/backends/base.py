@@ -7,7 +7,7 @@ from typing import Any, Optional, Sequence, Tuple
 import numpy as np
 
 from ..device import device
-from . import im2col
+from . import im2col, pool
 from .windows import Geometry
 
 
@@ -16,7 +16,7 @@ class Backend:
 
     NumPy and CuPy share an API, so one implementation serves both; a
     backend subclass overrides only what its own kernels do better
-    (matmul, convolution, softmax).
+    (matmul, convolution, pooling, softmax).
     """
 
     def __init__(self, xp: Any, dev: device) -> None:
@@ -95,6 +95,23 @@ class Backend:
     def conv_weight_grad(self, x: Any, g: Any, geom: Geometry, groups: int, saved: Optional[Any] = None) -> Any:
         """The gradient of a convolution with respect to its weight; ``saved`` comes from ``conv``."""
         return im2col.conv_weight_grad(x, g, geom, groups, self.xp, saved)
+
+    # Pooling over 2-d windows (1-d pools run over a height of 1); see backends/pool.py.
+    def max_pool2d(self, x: Any, geom: Geometry) -> Tuple[Any, Any]:
+        """Each window's largest value, and which kernel tap (0 .. kh * kw - 1, int64) held it."""
+        return pool.max_pool(x, geom, self.xp)
+
+    def max_pool2d_backward(self, g: Any, taps: Any, geom: Geometry) -> Any:
+        """The input-gradient of ``max_pool2d``: each ``g`` value added at its window's winning tap."""
+        return pool.put_windows(g, taps, geom, self.xp)
+
+    def avg_pool2d(self, x: Any, geom: Geometry, divisor: Any) -> Any:
+        """Each window's sum divided by ``divisor``, a number or an ``(oh, ow)`` array."""
+        return pool.avg_pool(x, geom, divisor, self.xp)
+
+    def avg_pool2d_backward(self, g: Any, geom: Geometry, divisor: Any) -> Any:
+        """The input-gradient of ``avg_pool2d``: ``g / divisor`` spread over every tap of its window."""
+        return pool.avg_pool_backward(g, geom, divisor, self.xp)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.device}>"

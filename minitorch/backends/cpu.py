@@ -1,26 +1,210 @@
-"""The CPU backend: NumPy arrays in host memory.
+"""The CPU backend: NumPy arrays in host memory, with C++ kernels where NumPy is slow.
 
-NumPy gets the memory of every result from the C library's ``malloc``.
-glibc hands out big blocks (from 128 KB, a threshold it raises as it goes)
-as fresh pages straight from the operating system and gives them back on
-``free``, so each large temporary of a training step pays for page faults
-again: LeNet-5's step spends about a quarter of its time there. At import we
-therefore ask glibc to keep freed blocks of up to 32 MB for reuse, which is
-what a framework's caching allocator does (PyTorch keeps one for the GPU).
-The process may then hold on to memory it has freed. Set the environment
-variable ``MINITORCH_MALLOC_TUNING=0`` to leave malloc's settings alone.
+**C++ kernels.** ``pip install -e .`` compiles csrc/cpu/*.cpp into the
+extension ``minitorch._C`` when a C++ compiler is present. ``CpuBackend``
+then sends convolution (im2col/col2im) and pooling to it; the matrix
+products stay with NumPy's BLAS. Without the extension every method is the
+NumPy one of ``Backend``, and a warning says so once. The environment
+variable ``MINITORCH_CPP`` chooses at import: ``0`` forces the NumPy path,
+``1`` requires the extension (an ImportError if it did not build), unset
+uses it when it built. ``use_extension`` switches at run time, and
+``set_num_threads`` sets how many OpenMP threads the kernels use (the
+``OMP_NUM_THREADS`` environment variable sets the default).
+
+**Memory.** NumPy gets the memory of every result from the C library's
+``malloc``. glibc hands out big blocks (from 128 KB, a threshold it raises
+as it goes) as fresh pages straight from the operating system and gives them
+back on ``free``, so each large temporary of a training step pays for page
+faults again: LeNet-5's step spends about a quarter of its time there. At
+import we therefore ask glibc to keep freed blocks of up to 32 MB for reuse,
+which is what a framework's caching allocator does (PyTorch keeps one for
+the GPU). The process may then hold on to memory it has freed. Set the
+environment variable ``MINITORCH_MALLOC_TUNING=0`` to leave malloc's
+settings alone.
 """
 
+from __future__ import annotations
+
 import ctypes
+import math
 import os
 import platform
+import warnings
+from types import ModuleType
+from typing import Any, NamedTuple, Optional, Tuple
 
 import numpy as np
 
 from ..device import CPU
 from .base import Backend
+from .windows import Geometry
 
-CPU_BACKEND = Backend(np, CPU)
+
+def _load_extension() -> Optional[ModuleType]:
+    """``minitorch._C`` as ``MINITORCH_CPP`` asks: None when disabled or, with a warning, when not built."""
+    choice = os.environ.get("MINITORCH_CPP", "")
+    if choice not in ("", "0", "1"):
+        raise ValueError(f"MINITORCH_CPP must be 0 (NumPy kernels), 1 (C++ kernels) or unset, not {choice!r}")
+    if choice == "0":
+        return None
+    # OpenMP threads that spin after a kernel (libgomp's default) take the cores NumPy's BLAS threads need
+    # next, which made the C++ path up to 10x slower; passive threads sleep instead. libgomp reads the
+    # setting once, as it loads with _C, so the environment is restored right after (unless the user set it).
+    user_set_policy = "OMP_WAIT_POLICY" in os.environ
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        from .. import _C
+    except ImportError as err:
+        if choice == "1":
+            raise ImportError(
+                "MINITORCH_CPP=1 requires the C++ extension minitorch._C, which is not built: "
+                "install a C++ compiler and run `pip install -e .` again, or unset MINITORCH_CPP"
+            ) from err
+        warnings.warn(
+            "minitorch._C (the C++ CPU kernels) is not built, so the CPU uses the slower NumPy kernels; "
+            "install a C++ compiler and run `pip install -e .` to build it",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
+    finally:
+        if not user_set_policy:
+            os.environ.pop("OMP_WAIT_POLICY", None)
+    return _C
+
+
+_C = _load_extension()
+_enabled = _C is not None
+
+
+def has_extension() -> bool:
+    """Whether the C++ kernels were built and loaded (``MINITORCH_CPP=0`` reports False)."""
+    return _C is not None
+
+
+def use_extension(enabled: bool) -> None:
+    """Route CPU kernels to C++ (True) or to NumPy (False); True needs the extension."""
+    global _enabled
+    if enabled and _C is None:
+        raise RuntimeError("the C++ extension minitorch._C is not loaded (see has_extension())")
+    _enabled = enabled
+
+
+def set_num_threads(n: int) -> None:
+    """How many OpenMP threads the C++ kernels use (as ``torch.set_num_threads``)."""
+    if n < 1:
+        raise ValueError(f"set_num_threads expects a positive integer, but got {n}")
+    if _C is not None:
+        _C.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """How many threads the C++ kernels use (1 without the extension)."""
+    return _C.get_num_threads() if _C is not None else 1
+
+
+def _as_2d(arr: Any, geom: Geometry) -> Tuple[Any, Geometry]:
+    """A 1-d problem as a 2-d one over a height of 1 (a view), so one C++ kernel serves both."""
+    if len(geom.size) == 2:
+        return arr, geom
+    height_one = Geometry((1,), (1,), (1,), (1,), (1,), ((0, 0),))
+    return arr[:, :, None], Geometry(*(a + b for a, b in zip(height_one, geom)))
+
+
+class _Columns(NamedTuple):
+    """What the C++ forward keeps for the weight gradient: its columns, ``(groups, C/groups * taps, N * positions)``."""
+
+    cols: Any
+
+
+def _columns(x: Any, geom: Geometry, groups: int) -> Any:
+    """im2col in C++, the batch beside the positions, so each product below is one GEMM over the whole batch."""
+    x2, geom2 = _as_2d(x, geom)
+    taps = x.shape[1] // groups * math.prod(geom.kernel)
+    return _C.im2col(x2, *_geometry_args(geom2)).reshape(groups, taps, x.shape[0] * math.prod(geom.out))
+
+
+def _batch_last(g: Any, groups: int) -> Any:
+    """An output gradient ``(N, O, *out)`` as ``(groups, O/groups, N * positions)``, the columns' layout."""
+    n, o = g.shape[:2]
+    positions = math.prod(g.shape[2:])
+    return np.ascontiguousarray(g.reshape(n, o, positions).swapaxes(0, 1)).reshape(groups, o // groups, n * positions)
+
+
+class CpuBackend(Backend):
+    """NumPy's backend, with C++ kernels from ``minitorch._C`` taking over where they exist.
+
+    Each override falls back to ``Backend`` (the NumPy path) when the
+    extension is off or the case is not one the C++ kernel covers (3-d
+    windows, integer or half dtypes).
+    """
+
+    def _native(self, *arrays: Any, spatial: int = 2) -> bool:
+        """Whether ``_C`` takes this call: enabled, float32/float64, 1-d or 2-d windows."""
+        return _enabled and spatial <= 2 and all(a.dtype in (np.float32, np.float64) for a in arrays)
+
+    # ---- convolution: im2col and col2im in C++, the products in BLAS ------------------------------
+    def conv(self, x: Any, w: Any, geom: Geometry, groups: int, keep: bool = False) -> Tuple[Any, Optional[Any]]:
+        if not self._native(x, w, spatial=len(geom.size)):
+            return super().conv(x, w, geom, groups, keep)
+        n, o, positions = x.shape[0], w.shape[0], math.prod(geom.out)
+        cols = _columns(x, geom, groups)
+        y = w.reshape(groups, o // groups, cols.shape[1]) @ cols  # (groups, O/groups, N * positions)
+        y = np.ascontiguousarray(y.reshape(o, n, positions).swapaxes(0, 1)).reshape((n, o) + geom.out)
+        return y, _Columns(cols) if keep else None
+
+    def conv_input_grad(self, g: Any, w: Any, geom: Geometry, groups: int) -> Any:
+        if not self._native(g, w, spatial=len(geom.size)):
+            return super().conv_input_grad(g, w, geom, groups)
+        n, o, c = g.shape[0], w.shape[0], w.shape[1] * groups
+        g_last = _batch_last(g, groups)
+        cols = w.reshape(groups, o // groups, -1).swapaxes(1, 2) @ g_last  # (groups, C/groups * taps, N * positions)
+        _, geom2 = _as_2d(g, geom)
+        flat = cols.reshape(c * math.prod(geom.kernel), n * math.prod(geom.out))
+        return _C.col2im(flat, n, *geom2.size, *_geometry_args(geom2)).reshape((n, c) + geom.size)
+
+    def conv_weight_grad(self, x: Any, g: Any, geom: Geometry, groups: int, saved: Optional[Any] = None) -> Any:
+        if not self._native(x, g, spatial=len(geom.size)):  # columns from the C++ forward do not fit the NumPy path
+            return super().conv_weight_grad(x, g, geom, groups, None if isinstance(saved, _Columns) else saved)
+        cols = saved.cols if isinstance(saved, _Columns) else _columns(x, geom, groups)
+        gw = _batch_last(g, groups) @ cols.swapaxes(1, 2)  # (groups, O/groups, C/groups * taps)
+        return gw.reshape((g.shape[1], x.shape[1] // groups) + geom.kernel)
+
+    # ---- pooling --------------------------------------------------------------------------------
+    def max_pool2d(self, x: Any, geom: Geometry) -> Tuple[Any, Any]:
+        if not self._native(x):
+            return super().max_pool2d(x, geom)
+        return _C.max_pool2d(x, *_geometry_args(geom))
+
+    def max_pool2d_backward(self, g: Any, taps: Any, geom: Geometry) -> Any:
+        if not self._native(g):
+            return super().max_pool2d_backward(g, taps, geom)
+        return _C.max_pool2d_backward(g, taps, geom.size[0], geom.size[1], *_geometry_args(geom))
+
+    def avg_pool2d(self, x: Any, geom: Geometry, divisor: Any) -> Any:
+        if not self._native(x):
+            return super().avg_pool2d(x, geom, divisor)
+        return _C.avg_pool2d(x, self._divisors(divisor, geom, x.dtype), *_geometry_args(geom))
+
+    def avg_pool2d_backward(self, g: Any, geom: Geometry, divisor: Any) -> Any:
+        if not self._native(g):
+            return super().avg_pool2d_backward(g, geom, divisor)
+        div = self._divisors(divisor, geom, g.dtype)
+        return _C.avg_pool2d_backward(g, div, geom.size[0], geom.size[1], *_geometry_args(geom))
+
+    @staticmethod
+    def _divisors(divisor: Any, geom: Geometry, dtype: Any) -> np.ndarray:
+        """The divisor of every window as an ``(oh, ow)`` array (it may be given as one number)."""
+        return np.ascontiguousarray(np.broadcast_to(np.asarray(divisor, dtype=dtype), geom.out))
+
+
+def _geometry_args(geom: Geometry) -> Tuple[int, ...]:
+    """A 2-d geometry as the flat integers the C++ kernels take: kernel, stride, dilation, leading padding."""
+    (kh, kw), (sh, sw), (dh, dw) = geom.kernel, geom.stride, geom.dilation
+    return kh, kw, sh, sw, dh, dw, geom.padding[0][0], geom.padding[1][0], geom.out[0], geom.out[1]
+
+
+CPU_BACKEND = CpuBackend(np, CPU)
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameter numbers in glibc's malloc.h
 _KEEP_BLOCKS_UP_TO = 32 * 1024 * 1024  # glibc's largest allowed mmap threshold on 64-bit systems

@@ -10,14 +10,12 @@ height of 1.
 
 from __future__ import annotations
 
-import functools
-import math
-from typing import Any, List, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np  # host-side only: divisors and averaging matrices
 
 from ...autograd.function import Function
-from ...backends.windows import Geometry, add_windows, windows
+from ...backends.windows import Geometry, windows
 from ...tensor import Tensor
 from .vision import ntuple
 
@@ -74,30 +72,6 @@ def _pool_geometry(
     return Geometry(size, tuple(out), kernel, step, dil, tuple(pads))
 
 
-def _tap_views(win: Any, geom: Geometry) -> List[Any]:
-    """One ``(N, C, oh, ow)`` view per kernel tap of the ``(N, C, kh, kw, oh, ow)`` windows, in row-major order."""
-    return [win[:, :, i, j] for i in range(geom.kernel[0]) for j in range(geom.kernel[1])]
-
-
-def _taps_inside(geom: Geometry, backend: Any) -> Tuple[Any, Any]:
-    """Which taps of each window lie inside the input (None when all do), and PyTorch's tap for a
-    window that lies wholly in the padding: its first tap right of the left padding.
-
-    Padding must never win a window that holds a real element, even one equal to the fill (-inf).
-    """
-    positions = [  # per spatial dim: (kernel, out) input coordinates of every tap of every window
-        np.arange(k)[:, None] * d + np.arange(o)[None, :] * s - before
-        for k, d, o, s, (before, _) in zip(geom.kernel, geom.dilation, geom.out, geom.stride, geom.padding)
-    ]
-    (ph, pw), (h, w) = positions, geom.size
-    first = np.argmax(ph >= 0, axis=0)[:, None] * geom.kernel[1] + np.argmax(pw >= 0, axis=0)[None, :]
-    if all(p.min() >= 0 and p.max() < n for p, n in zip(positions, geom.size)):
-        return None, backend.from_host(first)
-    in_h, in_w = (ph >= 0) & (ph < h), (pw >= 0) & (pw < w)
-    inside = (in_h[:, None, :, None] & in_w[None, :, None, :]).reshape((-1,) + geom.out)  # (taps, oh, ow)
-    return backend.from_host(inside), backend.from_host(first)
-
-
 class MaxPool(Function):
     """Each window's largest value, and which tap (0 .. kh * kw - 1) held it."""
 
@@ -105,16 +79,7 @@ class MaxPool(Function):
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, geom: Geometry) -> Tuple[Tensor, Tensor]:
-        xp, arr = x._backend.xp, x._data
-        low = -xp.inf if arr.dtype.kind == "f" else xp.iinfo(arr.dtype).min
-        views = _tap_views(windows(arr, geom, xp, fill=low), geom)
-        best = functools.reduce(xp.maximum, views)  # NaN propagates, as in PyTorch
-        inside, first = _taps_inside(geom, x._backend)
-        taps = xp.broadcast_to(first, best.shape).astype(xp.int64)
-        for k in reversed(range(len(views))):  # going backwards, the first maximum (or NaN) wins
-            v = views[k]
-            wins = (v == best) | (v != v)
-            taps = xp.where(wins if inside is None else wins & inside[k], k, taps)
+        best, taps = x._backend.max_pool2d(x._data, geom)
         ctx.taps, ctx.geom = taps, geom
         taps_t = x._new(taps)
         ctx.mark_non_differentiable(taps_t)
@@ -133,11 +98,7 @@ class PutWindows(Function):
     @staticmethod
     def forward(ctx: Any, g: Tensor, taps: Any, geom: Geometry) -> Tensor:
         ctx.taps, ctx.geom = taps, geom
-        xp = g._backend.xp
-        k = math.prod(geom.kernel)
-        hit = taps[:, :, None] == xp.arange(k).reshape(k, 1, 1)  # (N, C, taps, oh, ow)
-        cols = xp.where(hit, g._data[:, :, None], 0)
-        return g._new(add_windows(cols.reshape(g.shape[:2] + geom.kernel + geom.out), geom, xp))
+        return g._new(g._backend.max_pool2d_backward(g._data, taps, geom))
 
     @staticmethod
     def backward(ctx: Any, gg: Tensor) -> Any:
@@ -233,8 +194,7 @@ class AvgPool(Function):
     @staticmethod
     def forward(ctx: Any, x: Tensor, geom: Geometry, divisor: Any) -> Tensor:
         ctx.geom, ctx.divisor = geom, divisor
-        views = _tap_views(windows(x._data, geom, x._backend.xp), geom)
-        return x._new(sum(views) / divisor)
+        return x._new(x._backend.avg_pool2d(x._data, geom, divisor))
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -249,9 +209,7 @@ class AvgPoolBackward(Function):
     @staticmethod
     def forward(ctx: Any, g: Tensor, geom: Geometry, divisor: Any) -> Tensor:
         ctx.geom, ctx.divisor = geom, divisor
-        share = (g._data / divisor)[:, :, None, None]
-        cols = g._backend.xp.broadcast_to(share, g.shape[:2] + geom.kernel + geom.out)
-        return g._new(add_windows(cols, geom, g._backend.xp))
+        return g._new(g._backend.avg_pool2d_backward(g._data, geom, divisor))
 
     @staticmethod
     def backward(ctx: Any, gg: Tensor) -> Any:

@@ -1,0 +1,114 @@
+// What every kernel of minitorch._C shares: argument checks that raise Python
+// exceptions, a strided view of a NumPy array, dtype dispatch, and OpenMP.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace py = pybind11;
+
+namespace minitorch {
+
+// A loop runs on several threads only when it has at least this many element
+// operations: below that, waking the threads costs more than it saves.
+constexpr int64_t kParallelWork = 1 << 15;
+
+// A read-only view of an N-d array as a pointer and element strides: kernels
+// index it themselves, so views (transposed, sliced, expanded) need no copy.
+template <typename T>
+struct Strided {
+    const T* data;
+    std::vector<int64_t> shape, strides;  // strides in elements, may be 0 or negative
+};
+
+inline std::string shape_str(const py::array& a) {
+    std::string s = "[";
+    for (py::ssize_t d = 0; d < a.ndim(); ++d) s += (d ? ", " : "") + std::to_string(a.shape(d));
+    return s + "]";
+}
+
+// Raises ValueError unless `a` has `ndim` dimensions.
+inline void check_rank(const py::array& a, py::ssize_t ndim, const char* kernel, const char* name) {
+    if (a.ndim() != ndim)
+        throw py::value_error(std::string(kernel) + ": expected " + name + " to have " + std::to_string(ndim) +
+                              " dimensions, but got shape " + shape_str(a));
+}
+
+// Raises ValueError unless dim `d` of `a` has size `n`.
+inline void check_dim(const py::array& a, py::ssize_t d, int64_t n, const char* kernel, const char* name) {
+    if (a.shape(d) != n)
+        throw py::value_error(std::string(kernel) + ": expected " + name + " of size " + std::to_string(n) +
+                              " at dimension " + std::to_string(d) + ", but got shape " + shape_str(a));
+}
+
+// Raises TypeError unless `a` holds T.
+template <typename T>
+void check_dtype(const py::array& a, const char* kernel, const char* name) {
+    if (!a.dtype().equal(py::dtype::of<T>()))
+        throw py::type_error(std::string(kernel) + ": expected " + name + " of dtype " +
+                             std::string(py::str(py::dtype::of<T>())) + ", but got " +
+                             std::string(py::str(a.dtype())) + "; convert it first");
+}
+
+template <typename T>
+Strided<T> strided(const py::array& a, const char* kernel, const char* name) {
+    check_dtype<T>(a, kernel, name);
+    Strided<T> v{static_cast<const T*>(a.data()), {}, {}};
+    bool aligned = reinterpret_cast<std::uintptr_t>(v.data) % alignof(T) == 0;
+    for (py::ssize_t d = 0; d < a.ndim(); ++d) aligned = aligned && a.strides(d) % py::ssize_t(sizeof(T)) == 0;
+    if (!aligned)
+        throw py::value_error(std::string(kernel) + ": " + name + " is not aligned to its element size; pass a copy");
+    for (py::ssize_t d = 0; d < a.ndim(); ++d) {
+        v.shape.push_back(a.shape(d));
+        v.strides.push_back(a.strides(d) / static_cast<py::ssize_t>(sizeof(T)));
+    }
+    return v;
+}
+
+// Calls body<float>() or body<double>() by the dtype of `a`; other dtypes raise TypeError.
+template <typename Body>
+auto dispatch_float(const py::array& a, const char* kernel, Body&& body) {
+    if (a.dtype().is(py::dtype::of<float>())) return body(float{});
+    if (a.dtype().is(py::dtype::of<double>())) return body(double{});
+    throw py::type_error(std::string(kernel) + ": expected a float32 or float64 array, but got " +
+                         std::string(py::str(a.dtype())) + "; convert it first");
+}
+
+// The window geometry of a 2-d convolution or pool, checked once.
+struct Window2d {
+    int64_t kh, kw, sh, sw, dh, dw, ph, pw, oh, ow;
+
+    Window2d(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t ph, int64_t pw,
+             int64_t oh, int64_t ow, const char* kernel)
+        : kh(kh), kw(kw), sh(sh), sw(sw), dh(dh), dw(dw), ph(ph), pw(pw), oh(oh), ow(ow) {
+        if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1 || ph < 0 || pw < 0 || oh < 0 || ow < 0)
+            throw py::value_error(std::string(kernel) +
+                                  ": kernel, stride and dilation must be positive, padding and output size "
+                                  "non-negative");
+    }
+    int64_t taps() const { return kh * kw; }
+    int64_t positions() const { return oh * ow; }
+    // Input row of tap row i at output row y (may fall in the padding: < 0 or >= H).
+    int64_t row(int64_t y, int64_t i) const { return y * sh - ph + i * dh; }
+    int64_t col(int64_t x, int64_t j) const { return x * sw - pw + j * dw; }
+};
+
+// Output columns x in [first, last) whose tap column j lands inside an input of width w.
+inline void inside_range(int64_t ow, int64_t sw, int64_t offset, int64_t w, int64_t* first, int64_t* last) {
+    // x * sw + offset >= 0  and  x * sw + offset < w
+    int64_t lo = offset >= 0 ? 0 : (-offset + sw - 1) / sw;
+    int64_t hi = w - offset <= 0 ? 0 : (w - offset + sw - 1) / sw;
+    *first = std::min(lo, ow);
+    *last = std::max(*first, std::min(hi, ow));
+}
+
+}  // namespace minitorch

@@ -1,0 +1,22 @@
+// The functions minitorch._C exports; module.cpp binds them to Python.
+#pragma once
+
+#include "common.h"
+
+namespace minitorch {
+
+// im2col.cpp: x (N, C, H, W) -> columns (C * kh * kw, N * oh * ow), and back (summing overlaps).
+py::array im2col(const py::array& x, const Window2d& g);
+py::array col2im(const py::array& cols, int64_t N, int64_t H, int64_t W, const Window2d& g);
+
+// pool.cpp: max pooling returns (values, int64 winning tap); average pooling divides by divisor[oh, ow].
+py::tuple max_pool2d(const py::array& x, const Window2d& g);
+py::array max_pool2d_backward(const py::array& grad, const py::array& taps, int64_t H, int64_t W, const Window2d& g);
+py::array avg_pool2d(const py::array& x, const py::array& divisor, const Window2d& g);
+py::array avg_pool2d_backward(const py::array& grad, const py::array& divisor, int64_t H, int64_t W,
+                              const Window2d& g);
+
+// gemm.cpp: the teaching matrix product, for the benchmarks to compare with BLAS.
+py::array gemm(const py::array& a, const py::array& b);
+
+}  // namespace minitorch

@@ -1,0 +1,83 @@
+// minitorch._C: C++ CPU kernels for the places where NumPy is slow.
+// Each function takes NumPy arrays with any strides and returns new arrays;
+// minitorch/backends/cpu.py (CpuBackend) is the only caller.
+#include "kernels.h"
+
+namespace {
+
+using minitorch::Window2d;
+
+// The window geometry arrives as ten integers: kernel, stride, dilation, leading padding, output size.
+#define WINDOW_ARGS int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t ph, int64_t pw, \
+                    int64_t oh, int64_t ow
+#define WINDOW(name) Window2d(kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, name)
+#define WINDOW_NAMES                                                                                        \
+    py::arg("kh"), py::arg("kw"), py::arg("sh"), py::arg("sw"), py::arg("dh"), py::arg("dw"), py::arg("ph"), \
+        py::arg("pw"), py::arg("oh"), py::arg("ow")
+
+void set_num_threads(int n) {
+    if (n < 1) throw py::value_error("set_num_threads expects a positive integer, but got " + std::to_string(n));
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+}
+
+int get_num_threads() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_C, m) {
+    namespace mt = minitorch;
+    m.doc() = "minitorch's C++ CPU kernels (im2col/col2im, pooling, a teaching GEMM); see backends/cpu.py";
+#ifdef _OPENMP
+    m.attr("has_openmp") = true;
+#else
+    m.attr("has_openmp") = false;
+#endif
+    m.def("set_num_threads", &set_num_threads, "How many OpenMP threads the kernels use.", py::arg("n"));
+    m.def("get_num_threads", &get_num_threads, "How many OpenMP threads the kernels use.");
+    m.def(
+        "im2col", [](const py::array& x, WINDOW_ARGS) { return mt::im2col(x, WINDOW("im2col")); },
+        "x (N, C, H, W) -> columns (C * kh * kw, N * oh * ow); zero where a window overhangs the input.", py::arg("x"),
+        WINDOW_NAMES);
+    m.def(
+        "col2im",
+        [](const py::array& cols, int64_t N, int64_t H, int64_t W, WINDOW_ARGS) {
+            return mt::col2im(cols, N, H, W, WINDOW("col2im"));
+        },
+        "The adjoint of im2col: columns (C * kh * kw, N * oh * ow) summed back into (N, C, H, W).", py::arg("cols"),
+        py::arg("N"), py::arg("H"), py::arg("W"), WINDOW_NAMES);
+    m.def(
+        "max_pool2d", [](const py::array& x, WINDOW_ARGS) { return mt::max_pool2d(x, WINDOW("max_pool2d")); },
+        "Each window's largest value and the int64 tap (row-major in the kernel) that held it.", py::arg("x"),
+        WINDOW_NAMES);
+    m.def(
+        "max_pool2d_backward",
+        [](const py::array& grad, const py::array& taps, int64_t H, int64_t W, WINDOW_ARGS) {
+            return mt::max_pool2d_backward(grad, taps, H, W, WINDOW("max_pool2d_backward"));
+        },
+        "Each gradient value added at its window's winning tap, in an (N, C, H, W) array.", py::arg("grad"),
+        py::arg("taps"), py::arg("H"), py::arg("W"), WINDOW_NAMES);
+    m.def(
+        "avg_pool2d",
+        [](const py::array& x, const py::array& divisor, WINDOW_ARGS) {
+            return mt::avg_pool2d(x, divisor, WINDOW("avg_pool2d"));
+        },
+        "Each window's sum of in-bounds values divided by divisor[oh, ow].", py::arg("x"), py::arg("divisor"),
+        WINDOW_NAMES);
+    m.def(
+        "avg_pool2d_backward",
+        [](const py::array& grad, const py::array& divisor, int64_t H, int64_t W, WINDOW_ARGS) {
+            return mt::avg_pool2d_backward(grad, divisor, H, W, WINDOW("avg_pool2d_backward"));
+        },
+        "grad / divisor spread over every in-bounds tap of its window, in an (N, C, H, W) array.", py::arg("grad"),
+        py::arg("divisor"), py::arg("H"), py::arg("W"), WINDOW_NAMES);
+    m.def("gemm", &mt::gemm, "The teaching tiled matrix product a @ b (benchmarks only; BLAS is faster).",
+          py::arg("a"), py::arg("b"));
+}
