@@ -24,6 +24,7 @@ from typing import Callable, Dict, List, Tuple
 
 import numpy as np
 import torch
+
 from bench_core import mean_seconds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

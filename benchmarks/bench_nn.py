@@ -21,6 +21,7 @@ from typing import Callable, Dict, Tuple
 
 import numpy as np
 import torch
+
 from bench_core import ratio_table, report_case, side_by_side
 
 ROOT = Path(__file__).resolve().parent.parent

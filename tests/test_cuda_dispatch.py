@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cuda_emulation import emulate
 
 import minitorch
 from minitorch import backends, nn
@@ -23,6 +22,7 @@ from minitorch.backends.base import Backend
 from minitorch.backends.cuda import CudaBackend
 from minitorch.nn import functional as F
 
+from cuda_emulation import emulate
 from helpers import assert_close, check, requires_torch, torch
 from nn_helpers import check_module
 

@@ -7,12 +7,13 @@ assert_within_rounding); an index slip, a missed padding check or a read outside
 
 import numpy as np
 import pytest
-from cuda_emulation import Recorder, assert_within_rounding, emulate
 
 import minitorch
 import minitorch.nn.functional as F
 from minitorch.backends.cuda_kernels import KERNELS
 from minitorch.backends.cuda_kernels import conv2d as conv
+
+from cuda_emulation import Recorder, assert_within_rounding, emulate
 
 DTYPES = (np.float32, np.float64)
 

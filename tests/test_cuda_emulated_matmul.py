@@ -10,10 +10,11 @@ import dataclasses
 
 import numpy as np
 import pytest
-from cuda_emulation import Recorder, assert_within_rounding, emulate
 
 from minitorch.backends.cuda_kernels import KERNELS
 from minitorch.backends.cuda_kernels import matmul as mm
+
+from cuda_emulation import Recorder, assert_within_rounding, emulate
 
 EMULATED = ("naive", "coalesced", "smem", "regblock", "warptile", None)
 DTYPES = (np.float32, np.float64)

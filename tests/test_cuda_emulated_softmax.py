@@ -11,12 +11,12 @@ import pathlib
 
 import numpy as np
 import pytest
-from cuda_emulation import EMU_DIR, EmulatedModule, emulate
 
 import minitorch
 from minitorch.backends.base import Backend
 from minitorch.backends.cuda_kernels import softmax as sm
 
+from cuda_emulation import EMU_DIR, EmulatedModule, emulate
 from helpers import TOLERANCES, requires_torch, torch
 
 REFERENCE = Backend(np, minitorch.device("cpu"))
