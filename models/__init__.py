@@ -6,7 +6,37 @@ Each model is built by a factory function named as torchvision names it
 ``python -m models.train --model lenet5`` trains one on bundled data.
 """
 
+from .alexnet import AlexNet, alexnet
+from .densenet import DenseNet, densenet121
+from .googlenet import GoogLeNet, GoogLeNetOutputs, googlenet
 from .lenet import LeNet5, lenet5
 from .mlp import MLP, mlp
+from .resnet import ResNet, resnet18, resnet34, resnet50
+from .vgg import VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 
-__all__ = ["LeNet5", "lenet5", "MLP", "mlp"]
+__all__ = [
+    "AlexNet",
+    "alexnet",
+    "DenseNet",
+    "densenet121",
+    "GoogLeNet",
+    "GoogLeNetOutputs",
+    "googlenet",
+    "LeNet5",
+    "lenet5",
+    "MLP",
+    "mlp",
+    "ResNet",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "VGG",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg13_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
+]

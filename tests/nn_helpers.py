@@ -81,8 +81,9 @@ def check_module(
                 continue
             assert m.dtype.name == str(t.dtype).replace("torch.", ""), f"output {i}: dtype {m.dtype} vs {t.dtype}"
             assert_close(m, t, fa, fr, f"output {i}")
+    mt_state = mt_module.state_dict()
     for name, t in torch_module.state_dict().items():  # running statistics after the steps
-        assert_close(mt_module.state_dict()[name], t, fa, fr, f"buffer/parameter {name} after forward")
+        assert_close(mt_state[name], t, fa, fr, f"buffer/parameter {name} after forward")
     if not grad:
         return
     rng = np.random.default_rng(0)
