@@ -1,4 +1,4 @@
-"""The zoo's first entries and the training command, run end to end."""
+"""The zoo's first entries and the training command, run end to end for every kind of task."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 import minitorch
 import models
+from models.train import TASKS, CharText
 
 from helpers import requires_torch, torch
 from nn_helpers import check_module
@@ -97,6 +98,52 @@ def test_train_command_other_options(tmp_path):
     assert json.loads((tmp_path / "mlp_metrics.json").read_text())["test_accuracy"] > 0.5
 
 
+def _rebuild(name: str, checkpoint: dict) -> minitorch.nn.Module:
+    """The model a sequence task trained, sized from what its checkpoint says about the data."""
+    task = TASKS[name]
+    if "vocab" in checkpoint:  # character language models
+        return task.build(vocab_size=len(checkpoint["vocab"]), **task.kwargs)
+    if "bos_id" in checkpoint:  # sequence to sequence: the target vocabulary adds the start token
+        return task.build(src_vocab_size=checkpoint["bos_id"], tgt_vocab_size=checkpoint["bos_id"] + 1, **task.kwargs)
+    return task.build(num_classes=10, **task.kwargs)
+
+
+@pytest.mark.parametrize(
+    "name, shows",
+    [
+        ("transformer", "reverse: "),
+        ("decoder_only", "nats per character"),
+        ("char_lstm", "sample: 'Beautiful is"),
+        ("gru_classifier", "359 images"),
+    ],
+)
+def test_sequence_tasks_train_from_the_command_line(tmp_path, name, shows):
+    done = run_train(tmp_path, "--model", name, "--epochs", "2", "--max-batches", "4", "--lr", "3e-3")
+    assert done.returncode == 0, done.stderr
+    assert "final test accuracy" in done.stdout and shows in done.stdout
+    metrics = json.loads((tmp_path / f"{name}_metrics.json").read_text())
+    assert metrics["epochs"] == 2 and len(metrics["test_loss"]) == 2
+    assert metrics["train_loss"][1] < metrics["train_loss"][0]  # it learns
+    assert 0 <= metrics["test_accuracy"] <= 1
+    checkpoint = minitorch.load(str(tmp_path / f"{name}.pt"))
+    _rebuild(name, checkpoint).load_state_dict(checkpoint["model"])  # strict: every key present, shapes right
+    assert (tmp_path / f"{name}_curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_text_task_holds_out_the_end_of_the_corpus():
+    data = CharText(seed=0, block_size=16)
+    train_ends = data.train_set.indices[-1] + 16 + 1  # the last character a training window reaches
+    assert train_ends <= data.test_set.indices[0]
+    assert data.test_size() == 16 * len(data.test_set)
+    x, y = data.test_set[0]
+    assert minitorch.equal(x[1:], y[:-1])
+
+
+def test_train_command_rejects_a_bad_batch_limit(tmp_path):
+    done = run_train(tmp_path, "--model", "mlp", "--max-batches", "0")
+    assert done.returncode == 2 and "--max-batches" in done.stderr
+
+
 def test_train_command_rejects_unknown_model(tmp_path):
     done = run_train(tmp_path, "--model", "resnet1000")
     assert done.returncode == 2 and "invalid choice" in done.stderr
@@ -105,3 +152,37 @@ def test_train_command_rejects_unknown_model(tmp_path):
 def test_train_command_explains_an_unusable_device(tmp_path):
     done = run_train(tmp_path, "--model", "mlp", "--device", "cuda" if not minitorch.cuda.is_available() else "tpu")
     assert done.returncode == 2 and "--device" in done.stderr and "Traceback" not in done.stderr
+
+
+CNN_TASKS = ["alexnet", "vgg11", "vgg16_bn", "googlenet", "resnet18", "resnet50", "densenet121"]
+
+
+@pytest.mark.parametrize("name", CNN_TASKS)
+def test_imagenet_cnns_train_from_the_command_line(tmp_path, name):
+    """Each ImageNet CNN runs through the command (in-process: two batches of 3-channel digits) and writes its files."""
+    from models.train import parse_args, train
+
+    metrics = train(
+        parse_args(
+            [
+                "--model",
+                name,
+                "--epochs",
+                "1",
+                "--max-batches",
+                "2",
+                "--width",
+                "0.125",
+                "--no-progress",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+    )
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and all(np.isfinite(metrics["test_loss"]))
+    assert (tmp_path / f"{name}.pt").exists() and (tmp_path / f"{name}_metrics.json").exists()
+
+
+def test_width_is_refused_for_models_without_it(tmp_path):
+    done = run_train(tmp_path, "--model", "mlp", "--width", "0.5")
+    assert done.returncode != 0 and "no width option" in done.stderr
