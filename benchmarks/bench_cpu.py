@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
+import bench_nn
 import numpy as np
 import torch
 
@@ -90,20 +91,13 @@ def lstm_classifier(lib):
     return Net()
 
 
+def sgd(lib, params):
+    return lib.optim.SGD(params, lr=1e-3, momentum=0.9)
+
+
 def training_step(lib, build, x: np.ndarray, y: np.ndarray) -> Step:
     lib.manual_seed(0)
-    model = build(lib)
-    xs, ys = lib.tensor(x), lib.tensor(y)
-    opt = lib.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
-    loss_fn = lib.nn.CrossEntropyLoss()
-
-    def step() -> None:
-        loss = loss_fn(model(xs), ys)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    return step
+    return bench_nn.training_step(lib, build(lib), x, y, sgd)
 
 
 TRAINING: Dict[str, Tuple[Callable, Tuple[int, ...], int, float]] = {

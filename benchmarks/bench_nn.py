@@ -57,9 +57,14 @@ def torch_mlp() -> torch.nn.Module:
     return net
 
 
-def training_step(lib, model, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+def adam(lib, params):
+    return lib.optim.Adam(params, lr=1e-3)
+
+
+def training_step(lib, model, x: np.ndarray, y: np.ndarray, optimizer: Callable = adam) -> Callable[[], None]:
+    """One step: forward, cross-entropy, zero_grad, backward and ``optimizer(lib, params)``'s step."""
     xs, ys = lib.tensor(x), lib.tensor(y)
-    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+    opt = optimizer(lib, model.parameters())
     loss_fn = lib.nn.CrossEntropyLoss()
 
     def step() -> None:
