@@ -370,3 +370,14 @@ def test_benchmark_rows_and_targets():
 def test_benchmark_without_a_gpu_exits_with_a_message(capsys, tmp_path):
     assert bench_kernels.main(["--out", str(tmp_path)]) == 2
     assert "needs a CUDA GPU" in capsys.readouterr().err and not list(tmp_path.iterdir())
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["lenet5", "resnet18", "googlenet"])
+def test_zoo_models_on_the_emulated_gpu_match_their_twins(fake_cuda, name):
+    """Whole networks through the CUDA backend (our conv2d, matmul and softmax kernels, emulated) equal PyTorch."""
+    from test_models_cnn import FLOAT64, SMALL_CASES, check_twin
+
+    check_twin(SMALL_CASES[name], "float64", FLOAT64, device="cuda")
+    assert fake_cuda.named("conv2d_forward") and fake_cuda.named("conv2d_backward_input")
+    assert fake_cuda.named("conv2d_backward_weight")
