@@ -381,3 +381,14 @@ def test_zoo_models_on_the_emulated_gpu_match_their_twins(fake_cuda, name):
     check_twin(SMALL_CASES[name], "float64", FLOAT64, device="cuda")
     assert fake_cuda.named("conv2d_forward") and fake_cuda.named("conv2d_backward_input")
     assert fake_cuda.named("conv2d_backward_weight")
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["transformer_rope_swiglu_rms", "decoder_alibi", "char_lstm"])
+def test_sequence_models_on_the_emulated_gpu_match_their_twins(fake_cuda, name):
+    """A Transformer (our batched matmul and softmax kernels, emulated) and an LSTM on 'cuda' equal PyTorch."""
+    from twins_seq import CASES
+
+    case = CASES[name]
+    check_module(case.build(), case.build_torch(), *case.inputs(np.random.default_rng(0)), device="cuda")
+    assert fake_cuda.named("matmul") and (name == "char_lstm" or fake_cuda.named("softmax"))
