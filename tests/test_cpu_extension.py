@@ -25,7 +25,7 @@ from minitorch.backends.base import Backend
 from minitorch.backends.windows import Geometry, out_size
 from minitorch.device import CPU
 
-from helpers import check, requires_torch, torch
+from helpers import TOLERANCES, check, requires_torch, torch
 
 try:
     _C = importlib.import_module("minitorch._C")
@@ -109,13 +109,30 @@ def test_use_extension_needs_the_extension(monkeypatch):
 
 def test_threads(cpp):
     before = cpu.get_num_threads()
+    x = np.random.default_rng(0).standard_normal((2, 8, 30, 30)).astype(np.float32)
+    geom = Geometry((30, 30), (30, 30), (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)))
+    one_thread = cpp.conv(x, x[:4, :, :3, :3], geom, 1)[0]
     try:
+        cpu.set_num_threads(2)  # the same result on two threads (the loops are big enough to split)
+        assert cpu.get_num_threads() == 2
+        np.testing.assert_array_equal(cpp.conv(x, x[:4, :, :3, :3], geom, 1)[0], one_thread)
         cpu.set_num_threads(1)
         assert cpu.get_num_threads() == 1
     finally:
         cpu.set_num_threads(before)
     with pytest.raises(ValueError, match="positive"):
         cpu.set_num_threads(0)
+
+
+@requires_extension
+def test_one_thread_by_default_whatever_torch_sets():
+    """The kernels keep their own thread count: PyTorch's OpenMP runtime, loaded beside ours, cannot change it."""
+    code = "from minitorch.backends import cpu; print(cpu.get_num_threads())"
+    if torch is not None:
+        code = "import torch; " + code + "; torch.set_num_threads(2); print(cpu.get_num_threads())"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["1"] * (2 if torch is not None else 1)
 
 
 # ---- hypothesis: window geometries and non-contiguous layouts ------------------------------------
@@ -125,8 +142,8 @@ def _layout(a: np.ndarray, kind: str) -> np.ndarray:
         return np.ascontiguousarray(a.swapaxes(-1, -2)).swapaxes(-1, -2)
     if kind == "sliced":  # every other element of a bigger buffer, backwards
         big = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), a.dtype)
-        big[..., ::-2] = a[..., ::-1]
-        return big[..., ::2]
+        big[..., ::-2] = a
+        return big[..., ::-2]
     if kind == "channels_last":
         return np.ascontiguousarray(np.moveaxis(a, 1, -1)).transpose(0, 3, 1, 2)
     return a
@@ -199,6 +216,29 @@ def test_pool_kernels_match_numpy_path(cpp, geom, n, layout, dtype, seed):
         _close(cpp.avg_pool2d_backward(g, geom, d), NUMPY.avg_pool2d_backward(g, geom, d), dtype)
 
 
+@pytest.mark.parametrize("stride", [1, 2, 3])  # 1 and 2 take the kernels' vectorised loops, 3 the general one
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_kernels_on_long_rows_match_numpy_path(cpp, stride, dtype):
+    """Rows long enough for the SIMD loops of every kernel, with ties and NaNs in the pooled input."""
+    rng = np.random.default_rng(stride)
+    geom = Geometry((23, 41), (out_size(23, 3, stride, 1, 1, 1), out_size(41, 3, stride, 1, 1, 1)), (3, 3),
+                    (stride, stride), (1, 1), ((1, 1), (1, 1)))  # fmt: skip
+    x = rng.integers(-3, 4, (2, 3) + geom.size).astype(dtype)
+    x[0, 1, 5, 7:12] = np.nan
+    g = rng.standard_normal((2, 3) + geom.out).astype(dtype)
+    for ours, ref in zip(cpp.max_pool2d(x, geom), NUMPY.max_pool2d(x, geom)):
+        np.testing.assert_array_equal(ours, ref)
+    divisor = rng.integers(1, 10, geom.out).astype(dtype)
+    _close(cpp.avg_pool2d(x, geom, divisor), NUMPY.avg_pool2d(x, geom, divisor), dtype)
+    _close(cpp.avg_pool2d_backward(g, geom, divisor), NUMPY.avg_pool2d_backward(g, geom, divisor), dtype)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(dtype)
+    x = np.nan_to_num(x)
+    _close(cpp.conv(x, w, geom, 1)[0], NUMPY.conv(x, w, geom, 1)[0], dtype)
+    g4 = rng.standard_normal((2, 4) + geom.out).astype(dtype)  # the gradient of the 4 output channels
+    _close(cpp.conv_input_grad(g4, w, geom, 1), NUMPY.conv_input_grad(g4, w, geom, 1), dtype)
+    _close(cpp.conv_weight_grad(x, g4, geom, 1), NUMPY.conv_weight_grad(x, g4, geom, 1), dtype)
+
+
 def test_padding_never_wins_a_max_pool_window(cpp):
     x = np.full((1, 1, 3, 3), -np.inf)
     geom = Geometry((3, 3), (2, 2), (3, 3), (2, 2), (1, 1), ((1, 1), (1, 1)))
@@ -206,6 +246,92 @@ def test_padding_never_wins_a_max_pool_window(cpp):
     assert np.isneginf(best).all()
     np.testing.assert_array_equal(taps, NUMPY.max_pool2d(x, geom)[1])
     np.testing.assert_array_equal(taps, [[[[4, 3], [1, 0]]]])  # the first tap inside the input
+
+
+# ---- batch norm ----------------------------------------------------------------------------------------
+def _rows(a: np.ndarray, kind: str) -> np.ndarray:
+    """``a`` (N, C, L) with the same values in another layout: strided rows, or one row broadcast (stride 0)."""
+    if kind == "sliced":
+        return _layout(a, "sliced")
+    if kind == "channels_last":
+        return np.ascontiguousarray(a.transpose(0, 2, 1)).transpose(0, 2, 1)
+    if kind == "expanded":
+        return np.broadcast_to(a[:, :, :1], a.shape)
+    return a
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(0, 3),
+    c=st.integers(1, 5),
+    length=st.integers(1, 700),  # past one 256-value block of the C++ sums
+    layout=st.sampled_from(["contiguous", "sliced", "channels_last", "expanded"]),
+    dtype=DTYPES,
+    seed=st.integers(0, 99),
+)
+def test_batch_norm_kernels_match_numpy_path(cpp, n, c, length, layout, dtype, seed):
+    """Against the NumPy path in float64 (float32's own rounding differs between the two sums)."""
+    rng = np.random.default_rng(seed)
+    x = _rows((rng.standard_normal((n, c, length)) * 3 + 5).astype(dtype), layout if layout != "expanded" else "sliced")
+    g = _rows(rng.standard_normal((n, c, length)).astype(dtype), layout)
+    weight, bias = rng.standard_normal(c).astype(dtype), rng.standard_normal(c).astype(dtype)
+    as64 = lambda *arrays: [a.astype(np.float64) for a in arrays]
+    (fa, fr), (ga, gr) = TOLERANCES[dtype]
+    with np.errstate(all="ignore"):  # n = 0: no values, nan statistics on both paths
+        ours, ref = cpp.batch_norm(x, weight, bias, 1e-5), NUMPY.batch_norm(*as64(x, weight, bias), 1e-5)
+        for a, b in zip(ours, ref):
+            np.testing.assert_allclose(a, b, rtol=fr, atol=fa)
+        grads = cpp.batch_norm_backward(g, x, weight, *ours[1:], 1e-5)
+        for a, b in zip(grads, NUMPY.batch_norm_backward(*as64(g, x, weight, *ours[1:]), 1e-5)):
+            np.testing.assert_allclose(a, b, rtol=gr, atol=ga)
+    assert ours[0].shape == x.shape and grads[0].shape == x.shape and grads[1].shape == grads[2].shape == (c,)
+    assert all(a.dtype == np.dtype(dtype) for a in ours + grads)
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(3, 2), (2, 3, 7), (2, 5, 9, 7), (1, 2, 3, 1, 5)])
+def test_batch_norm_matches_torch(cpp, dtype, shape):
+    rng = np.random.default_rng(0)
+    c = shape[1]
+    x = (rng.standard_normal(shape) * 2 + 3).astype(dtype)
+    w, b = rng.uniform(0.5, 2, c).astype(dtype), rng.standard_normal(c).astype(dtype)
+
+    def run(lib, x, w, b):
+        running = lib.zeros(c, dtype=x.dtype), lib.ones(c, dtype=x.dtype)
+        return (lib.nn.functional.batch_norm(x, *running, w, b, training=True),) + running
+
+    check(lambda *a: run(minitorch, *a), lambda *a: run(torch, *a), x, w, b, layouts=("contiguous", "transposed"))
+    check(lambda x: F.batch_norm(x, None, None, training=True),
+          lambda x: torch.nn.functional.batch_norm(x, None, None, training=True), x)  # fmt: skip
+
+
+def test_gradcheck_through_batch_norm(cpp):
+    rng = np.random.default_rng(1)
+    x, w, b = _leaf(rng, 3, 2, 4, 3), _leaf(rng, 2), _leaf(rng, 2)
+    bn = lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True)
+    assert minitorch.autograd.gradcheck(bn, (x, w, b))
+    assert minitorch.autograd.gradgradcheck(bn, (x, w, b))  # the second order runs the tensor formula
+    assert minitorch.autograd.gradcheck(lambda x: F.batch_norm(x, None, None, training=True), (x,))
+
+
+@requires_extension
+def test_batch_norm_bad_input_raises():
+    x, ones = np.zeros((2, 3, 4), np.float32), np.ones(3, np.float32)
+    with pytest.raises(ValueError, match=r"batch_norm: expected input \(N, C, L\) to have 3 dimensions"):
+        _C.batch_norm(np.zeros((2, 3), np.float32), ones, ones, 1e-5)
+    with pytest.raises(ValueError, match="expected weight of size 3 at dimension 0"):
+        _C.batch_norm(x, np.ones(4, np.float32), ones, 1e-5)
+    with pytest.raises(TypeError, match="bias of dtype float32"):
+        _C.batch_norm(x, ones, np.ones(3), 1e-5)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        _C.batch_norm(x.astype(np.int64), ones, ones, 1e-5)
+    with pytest.raises(ValueError, match="weight must be contiguous"):
+        _C.batch_norm(x, np.ones(6, np.float32)[::2], ones, 1e-5)
+    with pytest.raises(ValueError, match="expected grad of size 4 at dimension 2"):
+        _C.batch_norm_backward(np.zeros((2, 3, 5), np.float32), x, ones, ones, ones, 1e-5)
+    with pytest.raises(TypeError, match="grad of dtype float32"):
+        _C.batch_norm_backward(np.zeros((2, 3, 4)), x, ones, ones, ones, 1e-5)
 
 
 # ---- through the public API: against PyTorch, and gradcheck in float64 -------------------------------

@@ -22,6 +22,15 @@ namespace minitorch {
 // operations: below that, waking the threads costs more than it saves.
 constexpr int64_t kParallelWork = 1 << 15;
 
+// How many threads the kernels use, set by set_num_threads (module.cpp). Every
+// parallel loop names it (num_threads) instead of relying on OpenMP's global
+// setting, because a process may hold another copy of the OpenMP runtime
+// (PyTorch ships its own) whose omp_set_num_threads would otherwise change ours.
+inline int& kernel_threads() {
+    static int threads = 1;
+    return threads;
+}
+
 // A read-only view of an N-d array as a pointer and element strides: kernels
 // index it themselves, so views (transposed, sliced, expanded) need no copy.
 template <typename T>
@@ -101,14 +110,5 @@ struct Window2d {
     int64_t row(int64_t y, int64_t i) const { return y * sh - ph + i * dh; }
     int64_t col(int64_t x, int64_t j) const { return x * sw - pw + j * dw; }
 };
-
-// Output columns x in [first, last) whose tap column j lands inside an input of width w.
-inline void inside_range(int64_t ow, int64_t sw, int64_t offset, int64_t w, int64_t* first, int64_t* last) {
-    // x * sw + offset >= 0  and  x * sw + offset < w
-    int64_t lo = offset >= 0 ? 0 : (-offset + sw - 1) / sw;
-    int64_t hi = w - offset <= 0 ? 0 : (w - offset + sw - 1) / sw;
-    *first = std::min(lo, ow);
-    *last = std::max(*first, std::min(hi, ow));
-}
 
 }  // namespace minitorch

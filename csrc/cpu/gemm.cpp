@@ -17,7 +17,8 @@ void gemm_kernel(const Strided<T>& a, const Strided<T>& b, T* c) {
     const int64_t tiles_m = (M + kTile - 1) / kTile, tiles_n = (N + kTile - 1) / kTile;
     std::fill(c, c + M * N, T(0));
     // Each thread owns whole tiles of C, so no two threads write the same element.
-#pragma omp parallel for collapse(2) schedule(static) if (M * N * K > kParallelWork)
+#pragma omp parallel for num_threads(kernel_threads()) collapse(2) schedule(static) \
+    if (M * N * K > kParallelWork)
     for (int64_t tm = 0; tm < tiles_m; ++tm) {
         for (int64_t tn = 0; tn < tiles_n; ++tn) {
             const int64_t m1 = std::min(M, (tm + 1) * kTile), n0 = tn * kTile, n1 = std::min(N, n0 + kTile);

@@ -16,6 +16,12 @@ py::array avg_pool2d(const py::array& x, const py::array& divisor, const Window2
 py::array avg_pool2d_backward(const py::array& grad, const py::array& divisor, int64_t H, int64_t W,
                               const Window2d& g);
 
+// batchnorm.cpp: training-mode batch norm of x (N, C, L) with per-channel (C,) weight and bias.
+// The forward returns (y, mean, biased var); the backward (grad_x, grad_weight, grad_bias).
+py::tuple batch_norm(const py::array& x, const py::array& weight, const py::array& bias, double eps);
+py::tuple batch_norm_backward(const py::array& grad, const py::array& x, const py::array& weight,
+                              const py::array& mean, const py::array& var, double eps);
+
 // gemm.cpp: the teaching matrix product, for the benchmarks to compare with BLAS.
 py::array gemm(const py::array& a, const py::array& b);
 

@@ -18,23 +18,17 @@ using minitorch::Window2d;
 void set_num_threads(int n) {
     if (n < 1) throw py::value_error("set_num_threads expects a positive integer, but got " + std::to_string(n));
 #ifdef _OPENMP
-    omp_set_num_threads(n);
+    minitorch::kernel_threads() = n;
 #endif
 }
 
-int get_num_threads() {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
+int get_num_threads() { return minitorch::kernel_threads(); }  // 1 without OpenMP: set_num_threads leaves it
 
 }  // namespace
 
 PYBIND11_MODULE(_C, m) {
     namespace mt = minitorch;
-    m.doc() = "minitorch's C++ CPU kernels (im2col/col2im, pooling, a teaching GEMM); see backends/cpu.py";
+    m.doc() = "minitorch's C++ CPU kernels (im2col/col2im, pooling, batch norm, a teaching GEMM); see backends/cpu.py";
 #ifdef _OPENMP
     m.attr("has_openmp") = true;
 #else
@@ -78,6 +72,12 @@ PYBIND11_MODULE(_C, m) {
         },
         "grad / divisor spread over every in-bounds tap of its window, in an (N, C, H, W) array.", py::arg("grad"),
         py::arg("divisor"), py::arg("H"), py::arg("W"), WINDOW_NAMES);
+    m.def("batch_norm", &mt::batch_norm,
+          "Training-mode batch norm of x (N, C, L) over N and L: (y, mean, biased var), all per channel C.",
+          py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("eps"));
+    m.def("batch_norm_backward", &mt::batch_norm_backward,
+          "The gradients of batch_norm: (grad_x (N, C, L), grad_weight (C,), grad_bias (C,)).", py::arg("grad"),
+          py::arg("x"), py::arg("weight"), py::arg("mean"), py::arg("var"), py::arg("eps"));
     m.def("gemm", &mt::gemm, "The teaching tiled matrix product a @ b (benchmarks only; BLAS is faster).",
           py::arg("a"), py::arg("b"));
 }

@@ -113,5 +113,33 @@ class Backend:
         """The input-gradient of ``avg_pool2d``: ``g / divisor`` spread over every tap of its window."""
         return pool.avg_pool_backward(g, geom, divisor, self.xp)
 
+    # Batch norm in training mode, over x viewed as (N, C, L): statistics per channel over N and L.
+    def batch_norm(self, x: Any, weight: Any, bias: Any, eps: float) -> Tuple[Any, Any, Any]:
+        """``y = (x - mean) / sqrt(var + eps) * weight + bias``; returns y and the ``(C,)`` mean and biased var."""
+        xp = self.xp
+        with xp.errstate(all="ignore"):  # no values in a channel: nan statistics, as in PyTorch
+            mean = x.mean(axis=(0, 2))
+            var = xp.square(x - mean[:, None]).mean(axis=(0, 2))
+            scale = weight / xp.sqrt(var + eps)
+            return (x - mean[:, None]) * scale[:, None] + bias[:, None], mean, var
+
+    def batch_norm_backward(self, g: Any, x: Any, weight: Any, mean: Any, var: Any, eps: float) -> Tuple[Any, Any, Any]:
+        """The gradients of ``batch_norm`` for x, weight and bias, from two per-channel sums.
+
+        With x̂ = (x - mean) * rstd over a channel's M values, Sg = Σ g and Sgx = Σ g (x - mean):
+        grad_bias = Sg, grad_weight = rstd * Sgx and
+        grad_x = weight * rstd * (g - Sg / M - x̂ * rstd * Sgx / M).
+        """
+        xp = self.xp
+        count = x.shape[0] * x.shape[2]
+        with xp.errstate(all="ignore"):
+            rstd = 1 / xp.sqrt(var + eps)
+            sg = g.sum(axis=(0, 2))
+            sgx = (g * (x - mean[:, None])).sum(axis=(0, 2))
+            a = weight * rstd
+            b = -a * rstd * rstd * sgx / count
+            gx = g * a[:, None] + (x - mean[:, None]) * b[:, None] - (a * sg / count)[:, None]
+        return gx, rstd * sgx, sg
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.device}>"

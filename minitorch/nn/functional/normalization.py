@@ -97,7 +97,51 @@ def _normalize_grads(g: Any, x: Any, weight: Any, mean: Any, rsqrt: Any, eps: fl
 
 
 class _BatchNorm(_Normalize):
+    """Batch norm: statistics per channel (dim 1) over every other dim, by the backend's fused kernels.
+
+    The data is viewed as (N, C, L). A backward that must itself be
+    differentiable (``create_graph=True``) uses ``_Normalize``'s tensor formula.
+    """
+
     grad_fn_name = "NativeBatchNormBackward0"
+
+    @staticmethod
+    def forward(
+        ctx: Any, x: Tensor, weight: Optional[Tensor], bias: Optional[Tensor], dims: Tuple[int, ...], eps: float
+    ) -> Tuple[Tensor, Tensor, Tensor]:
+        flat = x._data.reshape(x.shape[0], x.shape[1], -1)
+        w, b = _affine(x, weight, 1), _affine(x, bias, 0)
+        y, mean, var = x._backend.batch_norm(flat, w, b, eps)
+        ctx.dims, ctx.eps, ctx.stats = dims, eps, (mean, var)
+        ctx.save_for_backward(x, weight)
+        stats = (x._new(mean), x._new(var))
+        ctx.mark_non_differentiable(*stats)
+        return (x._new(y.reshape(x.shape)),) + stats
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor, *_: Any) -> Any:
+        if grad_mode.is_grad_enabled():
+            return _Normalize.backward(ctx, g)
+        x, weight = ctx.saved_tensors
+        flat = x._data.reshape(x.shape[0], x.shape[1], -1)
+        gx, gw, gb = x._backend.batch_norm_backward(
+            g._data.reshape(flat.shape), flat, _affine(x, weight, 1), *ctx.stats, ctx.eps
+        )
+        needs, per_channel = ctx.needs_input_grad, (1, -1) + (1,) * (x.ndim - 2)
+        return (
+            g._new(gx.reshape(x.shape)) if needs[0] else None,
+            g._new(gw.reshape(per_channel)) if needs[1] else None,
+            g._new(gb.reshape(per_channel)) if needs[2] else None,
+            None,
+            None,
+        )
+
+
+def _affine(x: Tensor, param: Optional[Tensor], default: float) -> Any:
+    """A per-channel weight or bias as a ``(C,)`` array in x's dtype; ``default`` everywhere when absent."""
+    if param is None:
+        return x._backend.xp.full(x.shape[1], default, dtype=x._data.dtype)
+    return param._data.reshape(-1).astype(x._data.dtype, copy=False)
 
 
 class _LayerNorm(_Normalize):
