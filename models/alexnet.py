@@ -44,6 +44,8 @@ from __future__ import annotations
 import minitorch
 from minitorch import nn
 
+from .width import narrowed
+
 # (out_channels, kernel_size, stride, padding) per convolution; max pools follow convs 1, 2 and 5.
 _CONVS = {
     "original": [(96, 11, 4, 0), (256, 5, 1, 2), (384, 3, 1, 1), (384, 3, 1, 1), (256, 3, 1, 1)],
@@ -63,12 +65,10 @@ class AlexNet(nn.Module):
         super().__init__()
         if variant not in _CONVS:
             raise ValueError(f"variant must be one of {sorted(_CONVS)}, got {variant!r}")
-        if width <= 0:
-            raise ValueError(f"width must be positive, got {width}")
         layers: list = []
         channels = 3
         for i, (out, kernel, stride, padding) in enumerate(_CONVS[variant]):
-            out = max(1, int(out * width))
+            out = narrowed(out, width)
             layers += [
                 nn.Conv2d(channels, out, kernel_size=kernel, stride=stride, padding=padding),
                 nn.ReLU(inplace=True),
@@ -80,7 +80,7 @@ class AlexNet(nn.Module):
             channels = out
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
-        hidden = max(1, int(4096 * width))
+        hidden = narrowed(4096, width)
         self.classifier = nn.Sequential(
             nn.Dropout(p=dropout),
             nn.Linear(channels * 6 * 6, hidden),

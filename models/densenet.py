@@ -42,6 +42,8 @@ import minitorch
 from minitorch import nn
 from minitorch.nn import functional as F
 
+from .width import narrowed
+
 
 class DenseLayer(nn.Module):
     """BN-ReLU-Conv1x1 (the bottleneck) then BN-ReLU-Conv3x3: ``growth_rate`` new channels from all before."""
@@ -106,10 +108,8 @@ class DenseNet(nn.Module):
         width: float = 1.0,
     ) -> None:
         super().__init__()
-        if width <= 0:
-            raise ValueError(f"width must be positive, got {width}")
-        growth_rate = max(1, int(growth_rate * width))
-        num_features = max(1, int(num_init_features * width))
+        growth_rate = narrowed(growth_rate, width)
+        num_features = narrowed(num_init_features, width)
         self.features = nn.Sequential(
             OrderedDict(
                 [

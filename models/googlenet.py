@@ -55,6 +55,8 @@ import minitorch
 from minitorch import nn
 from minitorch.nn import functional as F
 
+from .width import narrowed
+
 GoogLeNetOutputs = namedtuple("GoogLeNetOutputs", ["logits", "aux_logits2", "aux_logits1"])
 GoogLeNetOutputs.__doc__ = "The training-mode output of GoogLeNet with auxiliary classifiers."
 
@@ -113,7 +115,7 @@ class InceptionAux(nn.Module):
 
     def __init__(self, in_channels: int, num_classes: int, dropout: float = 0.7, *, width: float = 1.0) -> None:
         super().__init__()
-        channels, hidden = max(1, int(128 * width)), max(1, int(1024 * width))
+        channels, hidden = narrowed(128, width), narrowed(1024, width)
         self.conv = BasicConv2d(in_channels, channels, kernel_size=1)
         self.fc1 = nn.Linear(channels * 4 * 4, hidden)
         self.fc2 = nn.Linear(hidden, num_classes)
@@ -139,12 +141,10 @@ class GoogLeNet(nn.Module):
         width: float = 1.0,
     ) -> None:
         super().__init__()
-        if width <= 0:
-            raise ValueError(f"width must be positive, got {width}")
         self.aux_logits = aux_logits
 
         def scaled(channels: int) -> int:
-            return max(1, int(channels * width))
+            return narrowed(channels, width)
 
         self.conv1 = BasicConv2d(3, scaled(64), kernel_size=7, stride=2, padding=3)
         self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)

@@ -43,6 +43,8 @@ import minitorch
 from minitorch import nn
 from minitorch.nn import functional as F
 
+from .width import narrowed
+
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
     """3x3 convolution with padding 1 (keeps the size at stride 1); no bias, since batch norm follows."""
@@ -114,9 +116,7 @@ class ResNet(nn.Module):
         width: float = 1.0,
     ) -> None:
         super().__init__()
-        if width <= 0:
-            raise ValueError(f"width must be positive, got {width}")
-        planes = [max(1, int(c * width)) for c in (64, 128, 256, 512)]
+        planes = [narrowed(c, width) for c in (64, 128, 256, 512)]
         self.inplanes = planes[0]
         self.conv1 = nn.Conv2d(3, self.inplanes, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(self.inplanes)

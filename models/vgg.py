@@ -27,6 +27,8 @@ from typing import List, Union
 import minitorch
 from minitorch import nn
 
+from .width import narrowed
+
 # torchvision's names for the paper's columns: A = VGG-11, B = VGG-13, D = VGG-16, E = VGG-19.
 CFGS = {
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
@@ -44,7 +46,7 @@ def make_layers(cfg: List[Union[int, str]], batch_norm: bool = False, *, width: 
         if v == "M":
             layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
             continue
-        out = max(1, int(v * width))
+        out = narrowed(v, width)
         layers.append(nn.Conv2d(channels, out, kernel_size=3, padding=1))
         if batch_norm:
             layers.append(nn.BatchNorm2d(out))
@@ -66,11 +68,9 @@ class VGG(nn.Module):
         width: float = 1.0,
     ) -> None:
         super().__init__()
-        if width <= 0:
-            raise ValueError(f"width must be positive, got {width}")
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
-        channels, hidden = max(1, int(512 * width)), max(1, int(4096 * width))
+        channels, hidden = narrowed(512, width), narrowed(4096, width)
         self.classifier = nn.Sequential(
             nn.Linear(channels * 7 * 7, hidden),
             nn.ReLU(inplace=True),
