@@ -10,8 +10,9 @@ import pytest
 import minitorch
 import minitorch.nn as nn
 from minitorch.autograd import gradcheck, gradgradcheck
+from minitorch.nn.functional.rnn import _lstm_layer, _lstm_reference
 
-from helpers import check_raises, grads_ok, leaf64, requires_torch, torch
+from helpers import TOLERANCES, assert_close, check_raises, grads_ok, leaf64, requires_torch, torch
 from nn_helpers import check_module
 
 T, N, IN, HID = 3, 2, 3, 4  # sequence length, batch, input features, hidden features
@@ -243,6 +244,86 @@ def test_tiny_lstm_gradgradcheck():
 
     fn, inputs = _with_weights(rnn, [x, h, c], call)
     assert gradgradcheck(fn, inputs)
+
+
+# ---- the fused LSTM layer against its per-step reference ---------------------------------------------
+def _lstm_layer_inputs(dtype, proj_size, batch=N, steps=5, seed=0):
+    """Leaves gx (T, N, 4H), h0 (N, P), c0 (N, H), w_hh (4H, P) and w_hr (P, H) or None, of moderate size."""
+    rng = np.random.default_rng(seed)
+    out = proj_size or HID
+    shapes = [(steps, batch, 4 * HID), (batch, out), (batch, HID), (4 * HID, out)]
+    shapes += [(proj_size, HID)] if proj_size else []
+    leaves = [
+        minitorch.tensor(rng.uniform(-1.5, 1.5, s), dtype=getattr(minitorch, dtype), requires_grad=True) for s in shapes
+    ]
+    return leaves + [None] * (not proj_size)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("proj_size", [0, 2])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_fused_lstm_layer_matches_per_step_reference(dtype, proj_size, reverse):
+    """Outputs, final states and every input gradient of the one-node layer, by both of its backward paths,
+    equal the per-step graph's."""
+    inputs = _lstm_layer_inputs(dtype, proj_size)
+    leaves = [t for t in inputs if t is not None]
+    out_size, rng = proj_size or HID, np.random.default_rng(1)
+    upstream = [  # the same output gradients for both
+        minitorch.tensor(rng.standard_normal(s), dtype=inputs[0].dtype)
+        for s in ((5, N, out_size), (N, out_size), (N, HID))
+    ]
+    results = {}
+    # "replay" is the fused layer differentiated with create_graph, which takes its second backward path
+    for name, layer, create_graph in (
+        ("fused", _lstm_layer, False),
+        ("replay", _lstm_layer, True),
+        ("reference", _lstm_reference, False),
+    ):
+        out, (h_n, c_n) = layer(*inputs, reverse)
+        grads = minitorch.autograd.grad((out, h_n, c_n), leaves, upstream, create_graph=create_graph)
+        assert all((g.grad_fn is not None) == create_graph for g in grads)
+        results[name] = (out, h_n, c_n, *grads)
+    assert results["fused"][0].grad_fn.name() == "LSTMLayerBackward"
+    (fwd_atol, fwd_rtol), (grad_atol, grad_rtol) = TOLERANCES[dtype]
+    for name in ("fused", "replay"):
+        for k, (ours, ref) in enumerate(zip(results[name], results["reference"])):
+            atol, rtol = (fwd_atol, fwd_rtol) if k < 3 else (grad_atol, grad_rtol)
+            assert ours.dtype is ref.dtype and ours.shape == ref.shape
+            assert_close(ours.detach(), ref.detach().numpy(), atol, rtol, f"{name} result {k}")
+
+
+@pytest.mark.parametrize("proj_size", [0, 2])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_fused_lstm_layer_gradcheck_and_gradgradcheck(proj_size, reverse):
+    """First order runs the array BPTT; second order differentiates the replayed per-step graph."""
+    inputs = _lstm_layer_inputs("float64", proj_size, batch=1, steps=2)
+    leaves = [t for t in inputs if t is not None]
+
+    def fn(*args):
+        it = iter(args)
+        out, (h_n, c_n) = _lstm_layer(*[None if t is None else next(it) for t in inputs], reverse)
+        return out, h_n, c_n
+
+    assert gradcheck(fn, leaves)
+    assert gradgradcheck(fn, leaves)
+
+
+def test_fused_lstm_backward_twice_needs_retain_graph():
+    out, (h_n, c_n) = _lstm_layer(*_lstm_layer_inputs("float64", 0), False)
+    loss = out.sum() + h_n.sum() + c_n.sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        loss.backward()
+
+
+def test_fused_lstm_leaves_inputs_and_upstream_gradients_unchanged():
+    inputs = _lstm_layer_inputs("float64", 2)
+    before = [t.detach().numpy().copy() for t in inputs if t is not None]
+    out, (h_n, c_n) = _lstm_layer(*inputs, False)
+    grads = [minitorch.ones_like(t) for t in (out, h_n, c_n)]
+    minitorch.autograd.grad((out, h_n, c_n), [t for t in inputs if t is not None], grads)
+    assert all(np.array_equal(t.detach().numpy(), b) for t, b in zip([t for t in inputs if t is not None], before))
+    assert all(np.array_equal(g.numpy(), np.ones(g.shape)) for g in grads)
 
 
 # ---- construction: names, repr, init --------------------------------------------------------------------

@@ -10,7 +10,9 @@ The input part ``x_t @ W_ih^T + b`` does not depend on the state, so a layer
 computes it for all time steps in one matrix product before the loop; the
 loop only adds ``h @ W_hh^T`` and applies the gates. Stacked layers feed each
 layer's outputs to the next; a bidirectional layer runs a second copy of the
-weights (the ``_reverse`` parameters) from the last step to the first.
+weights (the ``_reverse`` parameters) from the last step to the first. An
+LSTM layer runs its whole time loop as one fused autograd node
+(``nn/functional/rnn.py``); RNN and GRU record every step's tensor ops.
 
 Gates are stacked along the rows of the weights in PyTorch's order (LSTM:
 input, forget, cell, output; GRU: reset, update, new), so weights copied
@@ -30,45 +32,11 @@ from ...ops.linalg import addmm
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
+from ..functional.rnn import State, _gru_step, _lstm_layer, _lstm_step, _rnn_step, _run_steps
 from ..parameter import Parameter
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
-
-State = Tuple[Tensor, ...]  # (h,) for RNN and GRU, (h, c) for LSTM
-
-
-# ---- one time step of each kind of cell ----------------------------------------------------------
-# ``gx`` is the step's input projection x @ W_ih^T + b_ih. For RNN and LSTM it also
-# holds b_hh (the two biases are simply added), so the hidden part is one addmm.
-def _rnn_step(gx: Tensor, h: Tensor, w_hh_t: Tensor, nonlinearity: str) -> Tensor:
-    """h' = tanh(gx + h @ W_hh^T) (or relu)."""
-    pre = addmm(gx, h, w_hh_t)
-    return pre.tanh() if nonlinearity == "tanh" else pre.relu()
-
-
-def _lstm_step(gx: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor, w_hr_t: Optional[Tensor]) -> State:
-    """c' = f * c + i * g and h' = o * tanh(c'), with gates i, f, o in (0, 1) and candidate g in (-1, 1).
-
-    With a projection (``proj_size > 0``) the new h is further multiplied by W_hr^T.
-    """
-    i, f, g, o = addmm(gx, h, w_hh_t).chunk(4, 1)
-    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    h = o.sigmoid() * c.tanh()
-    return (h if w_hr_t is None else h.mm(w_hr_t)), c
-
-
-def _gru_step(gx: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Optional[Tensor]) -> Tensor:
-    """h' = n + z * (h - n), where n = tanh(gx_n + r * (h @ W_hn^T + b_hn)).
-
-    The reset gate r scales the hidden part of the candidate n *including* its
-    bias, which is why GRU keeps b_hh out of ``gx``.
-    """
-    x_r, x_z, x_n = gx.chunk(3, 1)
-    h_r, h_z, h_n = (h.mm(w_hh_t) if b_hh is None else addmm(b_hh, h, w_hh_t)).chunk(3, 1)
-    r, z = (x_r + h_r).sigmoid(), (x_z + h_z).sigmoid()
-    n = (x_n + r * h_n).tanh()
-    return n + z * (h - n)
 
 
 def _project(x: Tensor, w_ih: Tensor, bias: Optional[Tensor]) -> Tensor:
@@ -271,19 +239,14 @@ class RNNBase(Module):
         b_ih, b_hh = param("bias_ih"), param("bias_hh")
         if b_ih is not None and self.mode != "GRU":
             b_ih, b_hh = b_ih + b_hh, None  # both biases join the input projection
-        steps = _project(x, param("weight_ih"), b_ih).unbind(0)
+        gx = _project(x, param("weight_ih"), b_ih)
+        if self.mode == "LSTM":  # one fused autograd node for the whole sequence (see functional/rnn.py)
+            return _lstm_layer(gx, state[0], state[1], param("weight_hh"), param("weight_hr"), reverse)
         w_hh_t = param("weight_hh").t()
-        w_hr_t = param("weight_hr").t() if self.proj_size else None
-        outputs: List[Any] = [None] * len(steps)
-        for t in reversed(range(len(steps))) if reverse else range(len(steps)):
-            state = self._step(steps[t], state, w_hh_t, b_hh, w_hr_t)
-            outputs[t] = state[0]
-        return stack(outputs), state
+        return _run_steps(lambda g, s: self._step(g, s, w_hh_t, b_hh), gx, state, reverse)
 
-    def _step(self, gx: Tensor, state: State, w_hh_t: Tensor, b_hh: Optional[Tensor], w_hr_t: Any) -> State:
-        """One time step of this layer's kind of cell: the new state from the step's input projection."""
-        if self.mode == "LSTM":
-            return _lstm_step(gx, state[0], state[1], w_hh_t, w_hr_t)
+    def _step(self, gx: Tensor, state: State, w_hh_t: Tensor, b_hh: Optional[Tensor]) -> State:
+        """One time step of an RNN or GRU layer: the new state from the step's input projection."""
         if self.mode == "GRU":
             return (_gru_step(gx, state[0], w_hh_t, b_hh),)
         return (_rnn_step(gx, state[0], w_hh_t, "tanh" if self.mode == "RNN_TANH" else "relu"),)
