@@ -115,12 +115,12 @@ def get_num_threads() -> int:
     return _C.get_num_threads() if _C is not None else 1
 
 
-def _as_2d(arr: Any, geom: Geometry) -> Tuple[Any, Geometry]:
-    """A 1-d problem as a 2-d one over a height of 1 (a view), so one C++ kernel serves both."""
+def _geometry_2d(geom: Geometry) -> Geometry:
+    """A 1-d geometry as a 2-d one over a height of 1, so one C++ kernel serves both."""
     if len(geom.size) == 2:
-        return arr, geom
+        return geom
     height_one = Geometry((1,), (1,), (1,), (1,), (1,), ((0, 0),))
-    return arr[:, :, None], Geometry(*(a + b for a, b in zip(height_one, geom)))
+    return Geometry(*(a + b for a, b in zip(height_one, geom)))
 
 
 class _Columns(NamedTuple):
@@ -131,9 +131,9 @@ class _Columns(NamedTuple):
 
 def _columns(x: Any, geom: Geometry, groups: int) -> Any:
     """im2col in C++, the batch beside the positions, so each product below is one GEMM over the whole batch."""
-    x2, geom2 = _as_2d(x, geom)
+    x2 = x if len(geom.size) == 2 else x[:, :, None]  # a 1-d input over a height of 1 (a view)
     taps = x.shape[1] // groups * math.prod(geom.kernel)
-    return _C.im2col(x2, *_geometry_args(geom2)).reshape(groups, taps, x.shape[0] * math.prod(geom.out))
+    return _C.im2col(x2, *_geometry_args(_geometry_2d(geom))).reshape(groups, taps, x.shape[0] * math.prod(geom.out))
 
 
 def _batch_last(g: Any, groups: int) -> Any:
@@ -171,7 +171,7 @@ class CpuBackend(Backend):
         n, o, c = g.shape[0], w.shape[0], w.shape[1] * groups
         g_last = _batch_last(g, groups)
         cols = w.reshape(groups, o // groups, -1).swapaxes(1, 2) @ g_last  # (groups, C/groups * taps, N * positions)
-        _, geom2 = _as_2d(g, geom)
+        geom2 = _geometry_2d(geom)
         flat = cols.reshape(c * math.prod(geom.kernel), n * math.prod(geom.out))
         return _C.col2im(flat, n, *geom2.size, *_geometry_args(geom2)).reshape((n, c) + geom.size)
 

@@ -22,17 +22,12 @@ def columns(x: Any, geom: Geometry, groups: int, xp: Any) -> Any:
     return windows(x, geom, xp).reshape(x.shape[0], groups, taps, math.prod(geom.out))
 
 
-def conv_from_columns(cols: Any, w: Any, geom: Geometry, groups: int) -> Any:
-    """The convolution's output from its columns: one batched product with the weight (BLAS does the work)."""
-    n, o = cols.shape[0], w.shape[0]
-    y = w.reshape(groups, o // groups, -1) @ cols  # (N, groups, O/groups, positions)
-    return y.reshape((n, o) + geom.out)
-
-
 def conv(x: Any, w: Any, geom: Geometry, groups: int, xp: Any, keep_columns: bool) -> Tuple[Any, Optional[Any]]:
     """``y[n, o] = sum over c, taps of w[o, c, tap] * x[n, c, at o's window + tap]``; also the columns if kept."""
+    n, o = x.shape[0], w.shape[0]
     cols = columns(x, geom, groups, xp)
-    return conv_from_columns(cols, w, geom, groups), cols if keep_columns else None
+    y = w.reshape(groups, o // groups, -1) @ cols  # (N, groups, O/groups, positions)
+    return y.reshape((n, o) + geom.out), cols if keep_columns else None
 
 
 def conv_input_grad(g: Any, w: Any, geom: Geometry, groups: int, xp: Any) -> Any:
