@@ -52,3 +52,19 @@ def _seed_and_restore_defaults():
     np.random.seed(0)
     yield
     minitorch.set_default_dtype(minitorch.float32)
+
+
+@pytest.fixture(scope="module")
+def cpp():
+    """CpuBackend with the C++ kernels switched on for a test module whatever MINITORCH_CPP says; skips where
+    minitorch._C was not built."""
+    from minitorch.backends import cpu
+
+    from cpp_kernels import _C
+
+    if _C is None:
+        pytest.skip("minitorch._C is not built (pip install -e .)")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cpu, "_C", _C)
+        patch.setattr(cpu, "_enabled", True)
+        yield cpu.CPU_BACKEND

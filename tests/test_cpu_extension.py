@@ -7,7 +7,6 @@ run under MINITORCH_CPP=0 as well; they skip only where the extension was not bu
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
@@ -21,30 +20,10 @@ from hypothesis import strategies as st
 import minitorch
 import minitorch.nn.functional as F
 from minitorch.backends import cpu
-from minitorch.backends.base import Backend
 from minitorch.backends.windows import Geometry, out_size
-from minitorch.device import CPU
 
+from cpp_kernels import _C, NUMPY, requires_extension
 from helpers import TOLERANCES, check, requires_torch, torch
-
-try:
-    _C = importlib.import_module("minitorch._C")
-except ImportError:
-    _C = None
-
-requires_extension = pytest.mark.skipif(_C is None, reason="minitorch._C is not built (pip install -e .)")
-NUMPY = Backend(np, CPU)  # the reference: the base class is the NumPy path
-
-
-@pytest.fixture(scope="module")
-def cpp():
-    """The C++ kernels, switched on for this module's tests whatever MINITORCH_CPP says."""
-    if _C is None:
-        pytest.skip("minitorch._C is not built (pip install -e .)")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cpu, "_C", _C)
-        patch.setattr(cpu, "_enabled", True)
-        yield cpu.CPU_BACKEND
 
 
 # ---- the switch ---------------------------------------------------------------------------------
@@ -192,6 +171,76 @@ def test_conv_kernels_match_numpy_path(cpp, geom, groups, n, layout, dtype, seed
     gw_ref = NUMPY.conv_weight_grad(x, g, geom, groups)
     _close(cpp.conv_weight_grad(x, g, geom, groups, cols), gw_ref, dtype)
     _close(cpp.conv_weight_grad(x, g, geom, groups), gw_ref, dtype)
+
+
+@st.composite
+def direct_windows(draw):
+    """A stride-1 geometry the direct convolution takes: kernel 1, 3, 5 or 7 wide, rows up to 40 outputs
+    (one or two vectors a block, a ragged last block)."""
+    kernel = (draw(st.integers(1, 4)), draw(st.sampled_from([1, 3, 5, 7])))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    pad = tuple(draw(st.integers(0, 3)) for _ in kernel)
+    size = (
+        draw(st.integers(max(1, dilation[0] * (kernel[0] - 1) + 1 - 2 * pad[0]), 7)),
+        draw(st.integers(max(1, dilation[1] * (kernel[1] - 1) + 1 - 2 * pad[1]), 40)),
+    )
+    out = tuple(out_size(n, k, 1, d, p, p) for n, k, d, p in zip(size, kernel, dilation, pad))
+    return Geometry(size, out, kernel, (1, 1), dilation, tuple((p, p) for p in pad))
+
+
+@settings(max_examples=40, deadline=None)
+@given(geom=direct_windows(), n=st.integers(0, 3), layout=LAYOUTS, dtype=DTYPES, seed=st.integers(0, 99))
+def test_direct_conv_matches_numpy_path(cpp, geom, n, layout, dtype, seed):
+    rng = np.random.default_rng(seed)
+    c, o = rng.integers(1, 4), rng.integers(1, 11)  # output channels past one register block of 8
+    x = _layout(rng.standard_normal((n, c) + geom.size).astype(dtype), layout)
+    w = _layout(rng.standard_normal((o, c) + geom.kernel).astype(dtype), layout)
+    g = _layout(rng.standard_normal((n, o) + geom.out).astype(dtype), layout)
+    assert cpp._direct(w.shape, geom, 1)
+    y, saved = cpp.conv(x, w, geom, 1, keep=True)
+    assert saved is None  # no columns: the weight gradient is direct as well
+    _close(y, NUMPY.conv(x, w, geom, 1)[0], dtype)
+    _close(cpp.conv_weight_grad(x, g, geom, 1, saved), NUMPY.conv_weight_grad(x, g, geom, 1), dtype)
+    # the input gradient runs as a direct convolution of g too, unless the padding passes the kernel's span
+    _close(cpp.conv_input_grad(g, w, geom, 1), NUMPY.conv_input_grad(g, w, geom, 1), dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_direct_conv1d_matches_numpy_path(cpp, dtype):
+    rng = np.random.default_rng(0)
+    geom = Geometry((37,), (35,), (5,), (1,), (1,), ((1, 1),))
+    x, w = rng.standard_normal((3, 2, 37)).astype(dtype), rng.standard_normal((4, 2, 5)).astype(dtype)
+    g = rng.standard_normal((3, 4, 35)).astype(dtype)
+    assert cpp._direct(w.shape, geom, 1)
+    _close(cpp.conv(x, w, geom, 1)[0], NUMPY.conv(x, w, geom, 1)[0], dtype)
+    _close(cpp.conv_weight_grad(x, g, geom, 1), NUMPY.conv_weight_grad(x, g, geom, 1), dtype)
+    _close(cpp.conv_input_grad(g, w, geom, 1), NUMPY.conv_input_grad(g, w, geom, 1), dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_direct_conv_past_the_row_end_stays_out(cpp, dtype):
+    """Vector lanes past a row's last output read real input values; an inf there must not reach the sums."""
+    geom = Geometry((3, 21), (1, 19), (3, 3), (1, 1), (1, 1), ((0, 0), (0, 0)))
+    x = np.ones((2, 1) + geom.size, dtype)
+    x[:, :, :, -1] = np.inf  # only the last output column's windows see it
+    g = np.ones((2, 2) + geom.out, dtype)
+    g[:, :, :, -1] = 0
+    w = np.ones((2, 1, 3, 3), dtype)
+    np.testing.assert_array_equal(cpp.conv_weight_grad(x, g, geom, 1), NUMPY.conv_weight_grad(x, g, geom, 1))
+    np.testing.assert_array_equal(cpp.conv(x, w, geom, 1)[0], NUMPY.conv(x, w, geom, 1)[0])
+
+
+def test_direct_conv_takes_small_layers_only(cpp):
+    """LeNet-5's layers go direct; ResNet's 3x3 layers, strided or grouped ones keep im2col and BLAS."""
+
+    def geom(k, stride):
+        return Geometry((14, 14), (10, 10), (k, k), (stride, stride), (1, 1), ((0, 0), (0, 0)))
+
+    assert cpp._direct((6, 1, 5, 5), geom(5, 1), 1) and cpp._direct((16, 6, 5, 5), geom(5, 1), 1)
+    assert not cpp._direct((64, 64, 3, 3), geom(3, 1), 1)
+    assert not cpp._direct((6, 1, 5, 5), geom(5, 2), 1)
+    assert not cpp._direct((6, 1, 3, 3), geom(3, 1), 2)
+    assert not cpp._direct((6, 1, 4, 4), geom(4, 1), 1)
 
 
 @settings(max_examples=40, deadline=None)
@@ -408,6 +457,8 @@ def test_wrong_dtype_raises_type_error():
         _C.max_pool2d_backward(g, np.zeros((1, 1, 4, 4), np.int32), 4, 4, *GEOM_ARGS)
     with pytest.raises(TypeError, match="divisor of dtype float64"):
         _C.avg_pool2d(g, np.ones((4, 4), np.float32), *GEOM_ARGS)
+    with pytest.raises(TypeError, match="weight of dtype float64"):
+        _C.conv2d_direct(g, np.zeros((1, 1, 3, 3), np.float32), *GEOM_ARGS)
     with pytest.raises(TypeError, match="b of dtype float32"):
         _C.gemm(np.zeros((2, 2), np.float32), np.zeros((2, 2)))
     with pytest.raises(TypeError):
@@ -430,6 +481,14 @@ def test_wrong_rank_and_shapes_raise_value_error():
         _C.im2col(np.zeros((1, 1, 4, 4)), 0, 3, 1, 1, 1, 1, 0, 0, 2, 2)
     with pytest.raises(ValueError, match="expected b of size 3 at dimension 0"):
         _C.gemm(np.zeros((2, 3)), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="conv2d_direct: only stride 1"):
+        _C.conv2d_direct(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 3)), 3, 3, 2, 2, 1, 1, 0, 0, 1, 1)
+    with pytest.raises(ValueError, match="expected weight of size 2 at dimension 1"):
+        _C.conv2d_direct(np.zeros((1, 2, 4, 4)), np.zeros((1, 1, 3, 3)), *GEOM_ARGS)
+    with pytest.raises(ValueError, match="kernel width must be 1, 3, 5 or 7, not 2"):
+        _C.conv2d_direct_weight_grad(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 3)), 2, 2, 1, 1, 1, 1, 0, 0, 3, 3)
+    with pytest.raises(ValueError, match="expected grad of size 4 at dimension 2"):
+        _C.conv2d_direct_weight_grad(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 2)), *GEOM_ARGS)
     with pytest.raises(ValueError, match="not aligned"):
         _C.im2col(np.zeros(17)[1:].view("u1")[4:-4].view(np.float64).reshape(1, 1, 3, 5), *GEOM_ARGS)
 

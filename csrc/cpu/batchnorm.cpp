@@ -101,17 +101,6 @@ void batch_norm_backward_kernel(const Strided<T>& g, const Strided<T>& x, const 
     }
 }
 
-// A (C,) per-channel array of dtype T, contiguous.
-template <typename T>
-const T* per_channel(const py::array& a, int64_t C, const char* kernel, const char* name) {
-    check_dtype<T>(a, kernel, name);
-    check_rank(a, 1, kernel, name);
-    check_dim(a, 0, C, kernel, name);
-    if (!(a.flags() & py::array::c_style))
-        throw py::value_error(std::string(kernel) + ": " + name + " must be contiguous");
-    return static_cast<const T*>(a.data());
-}
-
 }  // namespace
 
 py::tuple batch_norm(const py::array& x, const py::array& weight, const py::array& bias, double eps) {
@@ -121,8 +110,8 @@ py::tuple batch_norm(const py::array& x, const py::array& weight, const py::arra
         using T = decltype(zero);
         auto in = strided<T>(x, kernel, "input");
         const int64_t C = in.shape[1];
-        const T* w = per_channel<T>(weight, C, kernel, "weight");
-        const T* b = per_channel<T>(bias, C, kernel, "bias");
+        const T* w = vector_of<T>(weight, C, kernel, "weight");
+        const T* b = vector_of<T>(bias, C, kernel, "bias");
         py::array_t<T> y({in.shape[0], C, in.shape[2]}), mean(C), var(C);
         T *py_ = y.mutable_data(), *pm = mean.mutable_data(), *pv = var.mutable_data();
         {
@@ -147,9 +136,9 @@ py::tuple batch_norm_backward(const py::array& grad, const py::array& x, const p
         auto in = strided<T>(x, kernel, "input");
         auto g = strided<T>(grad, kernel, "grad");
         const int64_t C = in.shape[1];
-        const T* w = per_channel<T>(weight, C, kernel, "weight");
-        const T* m = per_channel<T>(mean, C, kernel, "mean");
-        const T* v = per_channel<T>(var, C, kernel, "var");
+        const T* w = vector_of<T>(weight, C, kernel, "weight");
+        const T* m = vector_of<T>(mean, C, kernel, "mean");
+        const T* v = vector_of<T>(var, C, kernel, "var");
         py::array_t<T> gx({in.shape[0], C, in.shape[2]}), gw(C), gb(C);
         T *pgx = gx.mutable_data(), *pgw = gw.mutable_data(), *pgb = gb.mutable_data();
         {

@@ -16,6 +16,16 @@
 
 namespace py = pybind11;
 
+// SIMD_CLONES compiles a function once per instruction set (AVX-512, AVX2, baseline x86-64) and picks the best
+// one the CPU has when the module loads, so the build stays portable (no -march=native) and vector loops still
+// use the widest registers. Put it on the function holding the loops: OpenMP moves a parallel region's body
+// into a function of its own, which the attribute does not reach.
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+#define SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SIMD_CLONES
+#endif
+
 namespace minitorch {
 
 // A loop runs on several threads only when it has at least this many element
@@ -83,6 +93,17 @@ Strided<T> strided(const py::array& a, const char* kernel, const char* name) {
     return v;
 }
 
+// A (n,) contiguous array of dtype T.
+template <typename T>
+const T* vector_of(const py::array& a, int64_t n, const char* kernel, const char* name) {
+    check_dtype<T>(a, kernel, name);
+    check_rank(a, 1, kernel, name);
+    check_dim(a, 0, n, kernel, name);
+    if (!(a.flags() & py::array::c_style))
+        throw py::value_error(std::string(kernel) + ": " + name + " must be contiguous");
+    return static_cast<const T*>(a.data());
+}
+
 // Calls body<float>() or body<double>() by the dtype of `a`; other dtypes raise TypeError.
 template <typename Body>
 auto dispatch_float(const py::array& a, const char* kernel, Body&& body) {
@@ -90,6 +111,13 @@ auto dispatch_float(const py::array& a, const char* kernel, Body&& body) {
     if (a.dtype().is(py::dtype::of<double>())) return body(double{});
     throw py::type_error(std::string(kernel) + ": expected a float32 or float64 array, but got " +
                          std::string(py::str(a.dtype())) + "; convert it first");
+}
+
+// dst[x] = src[x * Step] for x < n (Step 0: `step`, known only at run time); Step 1 is a plain vectorised copy.
+template <int64_t Step, typename T>
+inline void copy_row(const T* src, int64_t step, int64_t n, T* dst) {
+    const int64_t s = Step ? Step : step;
+    for (int64_t x = 0; x < n; ++x) dst[x] = src[x * s];
 }
 
 // The window geometry of a 2-d convolution or pool, checked once.

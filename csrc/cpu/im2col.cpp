@@ -30,11 +30,15 @@ struct PaddedPlane {
     }
 };
 
-// dst[x] = src[x * Step] for x < n (Step 0: `step`, known only at run time); Step 1 is a plain vectorised copy.
+// One plane's share of the columns: cols[(c, i, j), (n, y, x)] = padded[row(y, i), col(x, j)].
 template <int64_t Step, typename T>
-inline void copy_row(const T* src, int64_t step, int64_t n, T* dst) {
-    const int64_t s = Step ? Step : step;
-    for (int64_t x = 0; x < n; ++x) dst[x] = src[x * s];
+SIMD_CLONES void im2col_plane(const T* padded, const PaddedPlane& pad, const Window2d& g, int64_t stride_cols,
+                              T* cols) {
+    for (int64_t i = 0; i < g.kh; ++i)
+        for (int64_t j = 0; j < g.kw; ++j) {
+            T* out = cols + (i * g.kw + j) * stride_cols;
+            for (int64_t y = 0; y < g.oh; ++y) copy_row<Step>(padded + pad.at(g, y, i, j), g.sw, g.ow, out + y * g.ow);
+        }
 }
 
 // cols[(c, i, j), (n, y, x)] = x[n, c, row(y, i), col(x, j)], zero in the padding.
@@ -52,14 +56,27 @@ void im2col_kernel(const Strided<T>& in, const Window2d& g, T* cols) {
         for (int64_t r = 0; r < H; ++r)
             for (int64_t q = 0; q < W; ++q)
                 padded[(r + g.ph) * pad.cols + q + g.pw] = plane[r * in.strides[2] + q * in.strides[3]];
-        for (int64_t i = 0; i < g.kh; ++i) {
-            for (int64_t j = 0; j < g.kw; ++j) {
-                T* out = cols + ((c * g.kh + i) * g.kw + j) * N * P + n * P;
-                for (int64_t y = 0; y < g.oh; ++y)
-                    copy_row<Step>(padded.data() + pad.at(g, y, i, j), g.sw, g.ow, out + y * g.ow);
+        im2col_plane<Step>(padded.data(), pad, g, N * P, cols + c * g.taps() * N * P + n * P);
+    }
+}
+
+// One plane's share of the adjoint: padded[row(y, i), col(x, j)] += cols[(c, i, j), (n, y, x)], the columns'
+// rows `s0` apart and their values `s1` apart (Step 1 or 2 needs s1 == 1).
+template <int64_t Step, typename T>
+SIMD_CLONES void col2im_plane(const T* cols, int64_t s0, int64_t s1, const PaddedPlane& pad, const Window2d& g,
+                              T* padded) {
+    for (int64_t i = 0; i < g.kh; ++i)
+        for (int64_t j = 0; j < g.kw; ++j) {
+            const T* row_of_tap = cols + (i * g.kw + j) * s0;
+            for (int64_t y = 0; y < g.oh; ++y) {
+                T* dst = padded + pad.at(g, y, i, j);
+                const T* src = row_of_tap + y * g.ow * s1;
+                if (Step)
+                    for (int64_t x = 0; x < g.ow; ++x) dst[x * Step] += src[x];
+                else
+                    for (int64_t x = 0; x < g.ow; ++x) dst[x * g.sw] += src[x * s1];
             }
         }
-    }
 }
 
 // The adjoint: x[n, c, row(y, i), col(x, j)] += cols[(c, i, j), (n, y, x)], summed in a padded plane whose
@@ -75,19 +92,7 @@ void col2im_kernel(const Strided<T>& cols, int64_t N, int64_t H, int64_t W, cons
     for (int64_t nc = 0; nc < planes; ++nc) {
         const int64_t n = nc / C, c = nc % C;
         std::vector<T> padded(pad.rows * pad.cols, T(0));
-        for (int64_t i = 0; i < g.kh; ++i) {
-            for (int64_t j = 0; j < g.kw; ++j) {
-                const T* row_of_tap = cols.data + ((c * g.kh + i) * g.kw + j) * s0 + n * P * s1;
-                for (int64_t y = 0; y < g.oh; ++y) {
-                    T* dst = padded.data() + pad.at(g, y, i, j);
-                    const T* src = row_of_tap + y * g.ow * s1;
-                    if (Step)
-                        for (int64_t x = 0; x < g.ow; ++x) dst[x * Step] += src[x];
-                    else
-                        for (int64_t x = 0; x < g.ow; ++x) dst[x * g.sw] += src[x * s1];
-                }
-            }
-        }
+        col2im_plane<Step>(cols.data + c * g.taps() * s0 + n * P * s1, s0, s1, pad, g, padded.data());
         T* plane = out + nc * H * W;
         for (int64_t r = 0; r < H; ++r)
             std::copy_n(padded.data() + (r + g.ph) * pad.cols + g.pw, W, plane + r * W);

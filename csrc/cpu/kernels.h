@@ -9,6 +9,11 @@ namespace minitorch {
 py::array im2col(const py::array& x, const Window2d& g);
 py::array col2im(const py::array& cols, int64_t N, int64_t H, int64_t W, const Window2d& g);
 
+// conv_direct.cpp: stride-1 convolution of x (N, C, H, W) with w (O, C, kh, kw) and its weight gradient,
+// without im2col columns; for small layers, where the GEMM of im2col would be thin.
+py::array conv2d_direct(const py::array& x, const py::array& w, const Window2d& g);
+py::array conv2d_direct_weight_grad(const py::array& x, const py::array& grad, const Window2d& g);
+
 // pool.cpp: max pooling returns (values, int64 winning tap); average pooling divides by divisor[oh, ow].
 py::tuple max_pool2d(const py::array& x, const Window2d& g);
 py::array max_pool2d_backward(const py::array& grad, const py::array& taps, int64_t H, int64_t W, const Window2d& g);

@@ -48,6 +48,20 @@ PYBIND11_MODULE(_C, m) {
         "The adjoint of im2col: columns (C * kh * kw, N * oh * ow) summed back into (N, C, H, W).", py::arg("cols"),
         py::arg("N"), py::arg("H"), py::arg("W"), WINDOW_NAMES);
     m.def(
+        "conv2d_direct",
+        [](const py::array& x, const py::array& w, WINDOW_ARGS) {
+            return mt::conv2d_direct(x, w, WINDOW("conv2d_direct"));
+        },
+        "Stride-1 convolution of x (N, C, H, W) with w (O, C, kh, kw), computed directly (no columns).",
+        py::arg("x"), py::arg("w"), WINDOW_NAMES);
+    m.def(
+        "conv2d_direct_weight_grad",
+        [](const py::array& x, const py::array& grad, WINDOW_ARGS) {
+            return mt::conv2d_direct_weight_grad(x, grad, WINDOW("conv2d_direct_weight_grad"));
+        },
+        "The weight gradient (O, C, kh, kw) of conv2d_direct from x and the output gradient (N, O, oh, ow).",
+        py::arg("x"), py::arg("grad"), WINDOW_NAMES);
+    m.def(
         "max_pool2d", [](const py::array& x, WINDOW_ARGS) { return mt::max_pool2d(x, WINDOW("max_pool2d")); },
         "Each window's largest value and the int64 tap (row-major in the kernel) that held it.", py::arg("x"),
         WINDOW_NAMES);

@@ -123,6 +123,30 @@ def _geometry_2d(geom: Geometry) -> Geometry:
     return Geometry(*(a + b for a, b in zip(height_one, geom)))
 
 
+# The largest weight (O * C * kh * kw values) convolved directly; bigger layers keep im2col + GEMM, which BLAS
+# runs near its peak. Forward + weight gradient on a 2-core AVX-512 machine (benchmarks/README.md): LeNet-5's
+# first layer (150 values) takes 0.45x the time of im2col + GEMM, layers of 2,300-2,400 values tie, and from
+# 9,216 values (3x3, 32 channels) BLAS wins, by 1.7-1.9x at ResNet's 3x3 layers.
+_DIRECT_MAX_WEIGHT = 4096
+
+
+def _height_one(a: Any, geom: Geometry) -> Any:
+    """An array of a 1-d convolution (N, C, L) as a 2-d one over a height of 1 (a view), to go with
+    ``_geometry_2d``."""
+    return a[:, :, None] if len(geom.size) == 1 else a
+
+
+def _full_convolution(geom: Geometry) -> Optional[Geometry]:
+    """The 2-d geometry that turns a stride-1 convolution's output back into its input: over the output, with
+    padding ``dilation * (kernel - 1)`` less the forward's on each side; None where that would be negative."""
+    geom = _geometry_2d(geom)
+    span = [d * (k - 1) for d, k in zip(geom.dilation, geom.kernel)]
+    padding = tuple((s - before, s - after) for s, (before, after) in zip(span, geom.padding))
+    if any(before < 0 for before, _ in padding):
+        return None
+    return Geometry(geom.out, geom.size, geom.kernel, geom.stride, geom.dilation, padding)
+
+
 class _Columns(NamedTuple):
     """What the C++ forward keeps for the weight gradient: its columns, ``(groups, C/groups * taps, N * positions)``."""
 
@@ -131,9 +155,10 @@ class _Columns(NamedTuple):
 
 def _columns(x: Any, geom: Geometry, groups: int) -> Any:
     """im2col in C++, the batch beside the positions, so each product below is one GEMM over the whole batch."""
-    x2 = x if len(geom.size) == 2 else x[:, :, None]  # a 1-d input over a height of 1 (a view)
     taps = x.shape[1] // groups * math.prod(geom.kernel)
-    return _C.im2col(x2, *_geometry_args(_geometry_2d(geom))).reshape(groups, taps, x.shape[0] * math.prod(geom.out))
+    return _C.im2col(_height_one(x, geom), *_geometry_args(_geometry_2d(geom))).reshape(
+        groups, taps, x.shape[0] * math.prod(geom.out)
+    )
 
 
 def _batch_last(g: Any, groups: int) -> Any:
@@ -155,10 +180,25 @@ class CpuBackend(Backend):
         """Whether ``_C`` takes this call: enabled, float32/float64, 1-d or 2-d windows."""
         return _enabled and spatial <= 2 and all(a.dtype in (np.float32, np.float64) for a in arrays)
 
-    # ---- convolution: im2col and col2im in C++, the products in BLAS ------------------------------
+    # ---- convolution: im2col and col2im in C++, the products in BLAS; small layers direct -------------
+    @staticmethod
+    def _direct(w_shape: Tuple[int, ...], geom: Geometry, groups: int) -> bool:
+        """Whether a convolution is small enough for ``_C.conv2d_direct`` (stride 1, ungrouped, a weight of at
+        most ``_DIRECT_MAX_WEIGHT`` values, a kernel 1, 3, 5 or 7 wide): there im2col's GEMM is so thin that
+        BLAS runs far below its peak, and the columns cost more to write and read than the arithmetic."""
+        return (
+            groups == 1
+            and all(s == 1 for s in geom.stride)
+            and geom.kernel[-1] in (1, 3, 5, 7)
+            and math.prod(w_shape) <= _DIRECT_MAX_WEIGHT
+        )
+
     def conv(self, x: Any, w: Any, geom: Geometry, groups: int, keep: bool = False) -> Tuple[Any, Optional[Any]]:
         if not self._native(x, w, spatial=len(geom.size)):
             return super().conv(x, w, geom, groups, keep)
+        if self._direct(w.shape, geom, groups):  # no columns to keep: the weight gradient is direct too
+            y = _C.conv2d_direct(_height_one(x, geom), _height_one(w, geom), *_geometry_args(_geometry_2d(geom)))
+            return y.reshape((x.shape[0], w.shape[0]) + geom.out), None
         n, o, positions = x.shape[0], w.shape[0], math.prod(geom.out)
         cols = _columns(x, geom, groups)
         y = w.reshape(groups, o // groups, cols.shape[1]) @ cols  # (groups, O/groups, N * positions)
@@ -168,6 +208,13 @@ class CpuBackend(Backend):
     def conv_input_grad(self, g: Any, w: Any, geom: Geometry, groups: int) -> Any:
         if not self._native(g, w, spatial=len(geom.size)):
             return super().conv_input_grad(g, w, geom, groups)
+        full = _full_convolution(geom)
+        if self._direct(w.shape, geom, groups) and full is not None:
+            # The input gradient of a stride-1 convolution is itself one: g, padded by the kernel's span less
+            # the padding, convolved with the kernel turned around (taps flipped, in and out channels swapped).
+            turned = w[:, :, ::-1, ::-1].swapaxes(0, 1) if len(geom.size) == 2 else w[:, :, None, ::-1].swapaxes(0, 1)
+            gx = _C.conv2d_direct(_height_one(g, geom), turned, *_geometry_args(full))
+            return gx.reshape(g.shape[:1] + w.shape[1:2] + geom.size)
         n, o, c = g.shape[0], w.shape[0], w.shape[1] * groups
         g_last = _batch_last(g, groups)
         cols = w.reshape(groups, o // groups, -1).swapaxes(1, 2) @ g_last  # (groups, C/groups * taps, N * positions)
@@ -178,6 +225,12 @@ class CpuBackend(Backend):
     def conv_weight_grad(self, x: Any, g: Any, geom: Geometry, groups: int, saved: Optional[Any] = None) -> Any:
         if not self._native(x, g, spatial=len(geom.size)):  # columns from the C++ forward do not fit the NumPy path
             return super().conv_weight_grad(x, g, geom, groups, None if isinstance(saved, _Columns) else saved)
+        w_shape = (g.shape[1], x.shape[1] // groups) + geom.kernel
+        if self._direct(w_shape, geom, groups):
+            gw = _C.conv2d_direct_weight_grad(
+                _height_one(x, geom), _height_one(g, geom), *_geometry_args(_geometry_2d(geom))
+            )
+            return gw.reshape(w_shape)
         cols = saved.cols if isinstance(saved, _Columns) else _columns(x, geom, groups)
         g_last = _batch_last(g, groups)
         if cols.shape[2] >= 2 * cols.shape[1]:

@@ -1,0 +1,296 @@
+// A direct convolution for small layers (few channels, stride 1), forward and
+// weight gradient, with no im2col columns.
+//
+// im2col + GEMM is the right plan when the product is big. For a layer like
+// LeNet-5's first (1 channel in, 6 out, 5x5 taps) the GEMM has 6 rows and 25
+// columns: BLAS runs it far below its peak, and writing and reading the
+// columns costs more than the arithmetic. Here each output row is computed in
+// vector registers instead:
+//
+//   y[n, o, r, x..x+XW) = Σ over c, i, j of w[o, c, i, j] * x[n, c, r + i*dh, x + j*dw ..)
+//
+// One loaded slice of an input row serves OB output channels at once (the
+// register block), and every output channel's weights sit side by side
+// (`packed`), so the inner loop is OB * NV fused multiply-adds per NV loads.
+// The vectors are GCC/Clang vector types of 64 bytes: 16 floats or 8 doubles,
+// which the compiler maps to one AVX-512 register, two AVX2 registers or four
+// SSE registers, whichever SIMD_CLONES (common.h) picked for this CPU.
+#include <cstring>
+#include <numeric>
+
+#include "kernels.h"
+
+namespace minitorch {
+
+namespace {
+
+constexpr int kVecBytes = 64;
+
+template <typename T>
+struct Simd {
+    typedef T vec __attribute__((vector_size(kVecBytes)));
+    static constexpr int lanes = kVecBytes / sizeof(T);
+    // Loads and stores go through memory (unaligned; by reference, as a vector return value's ABI
+    // differs between the instruction sets).
+    static void load(vec& v, const T* p) { std::memcpy(&v, p, sizeof v); }
+    static void store(T* p, const vec& v, int64_t n) { std::memcpy(p, &v, n * sizeof(T)); }  // the first n lanes
+};
+
+// dst[q] = src[q * step] for q < n, vectorised in the common case of contiguous rows.
+template <typename T>
+void copy_any_row(const T* src, int64_t step, int64_t n, T* dst) {
+    step == 1 ? copy_row<1>(src, 1, n, dst) : copy_row<0>(src, step, n, dst);
+}
+
+// Samples of the input copied into zero-bordered planes (samples, C, rows, cols), wide enough that every vector
+// load of a block of outputs stays inside; the lanes past the output's right edge read real values or zeros
+// and are thrown away (forward) or masked (weight gradient).
+template <typename T>
+struct PaddedInput {
+    int64_t channels, rows, cols;
+    std::vector<T> data;
+
+    PaddedInput(int64_t samples, int64_t C, const Window2d& g, int64_t blocks_wide, int64_t lanes)
+        : channels(C),
+          rows(g.oh + (g.kh - 1) * g.dh),
+          cols(blocks_wide * lanes + (g.kw - 1) * g.dw),
+          data(samples * C * rows * cols, T(0)) {}
+
+    // Sample n of x into slot `slot`; the borders stay zero from the start.
+    void fill(const Strided<T>& x, int64_t n, int64_t slot, const Window2d& g) {
+        const int64_t H = x.shape[2], W = x.shape[3];
+        for (int64_t c = 0; c < channels; ++c) {
+            const T* plane = x.data + n * x.strides[0] + c * x.strides[1];
+            for (int64_t r = 0; r < std::min(H, rows - g.ph); ++r)
+                copy_any_row(plane + r * x.strides[2], x.strides[3], std::min(W, cols - g.pw),
+                             data.data() + ((slot * channels + c) * rows + r + g.ph) * cols + g.pw);
+        }
+    }
+    const T* row(int64_t slot, int64_t c, int64_t r) const {
+        return data.data() + ((slot * channels + c) * rows + r) * cols;
+    }
+};
+
+// The weight (O, C, kh, kw) as (O/OB blocks, C * kh * kw taps, OB), zero for the channels past O.
+template <typename T, int OB>
+std::vector<T> pack_weight(const Strided<T>& w) {
+    const int64_t O = w.shape[0], C = w.shape[1], kh = w.shape[2], kw = w.shape[3], K = C * kh * kw;
+    std::vector<T> packed(((O + OB - 1) / OB) * K * OB, T(0));
+    for (int64_t o = 0; o < O; ++o)
+        for (int64_t c = 0; c < C; ++c)
+            for (int64_t i = 0; i < kh; ++i)
+                for (int64_t j = 0; j < kw; ++j)
+                    packed[((o / OB) * K + (c * kh + i) * kw + j) * OB + o % OB] =
+                        w.data[o * w.strides[0] + c * w.strides[1] + i * w.strides[2] + j * w.strides[3]];
+    return packed;
+}
+
+// One sample's outputs, OB output channels by NV vectors of a row at a time (the register block).
+template <typename T, int OB, int NV>
+SIMD_CLONES void conv_direct_sample(const PaddedInput<T>& pad, const T* packed, int64_t C, int64_t O,
+                                    const Window2d& g, T* y) {
+    using S = Simd<T>;
+    using vec = typename S::vec;
+    constexpr int64_t XW = S::lanes * NV;  // outputs per block of a row
+    const int64_t K = C * g.taps(), blocks = (g.ow + XW - 1) / XW;
+    for (int64_t ob = 0; ob * OB < O; ++ob)
+        for (int64_t r = 0; r < g.oh; ++r)
+            for (int64_t xb = 0; xb < blocks; ++xb) {
+                vec acc[OB][NV] = {};
+                const T* wp = packed + ob * K * OB;
+                for (int64_t c = 0; c < C; ++c)
+                    for (int64_t i = 0; i < g.kh; ++i) {
+                        const T* in_row = pad.row(0, c, r + i * g.dh) + xb * XW;
+                        for (int64_t j = 0; j < g.kw; ++j, wp += OB) {
+                            vec in[NV];
+                            for (int v = 0; v < NV; ++v) S::load(in[v], in_row + j * g.dw + v * S::lanes);
+                            for (int b = 0; b < OB; ++b)
+                                for (int v = 0; v < NV; ++v) acc[b][v] += wp[b] * in[v];
+                        }
+                    }
+                const int64_t width = std::min(XW, g.ow - xb * XW);
+                for (int64_t b = 0; b < std::min<int64_t>(OB, O - ob * OB); ++b) {
+                    T* out = y + ((ob * OB + b) * g.oh + r) * g.ow + xb * XW;
+                    for (int v = 0; v < NV && v * S::lanes < width; ++v)
+                        S::store(out + v * S::lanes, acc[b][v], std::min<int64_t>(S::lanes, width - v * S::lanes));
+                }
+            }
+}
+
+// The forward over the batch, one sample per thread at a time (the vector work is in conv_direct_sample, out
+// of the OpenMP region, for SIMD_CLONES).
+template <typename T, int OB, int NV>
+void conv_direct_kernel(const Strided<T>& x, const Strided<T>& w, const Window2d& g, T* y) {
+    const int64_t N = x.shape[0], C = x.shape[1], O = w.shape[0];
+    const int64_t blocks = (g.ow + Simd<T>::lanes * NV - 1) / (Simd<T>::lanes * NV);
+    const std::vector<T> packed = pack_weight<T, OB>(w);
+#pragma omp parallel num_threads(kernel_threads()) if (N * O * C * g.taps() * g.positions() > kParallelWork)
+    {
+        PaddedInput<T> pad(1, C, g, blocks, Simd<T>::lanes * NV);
+#pragma omp for schedule(static)
+        for (int64_t n = 0; n < N; ++n) {
+            pad.fill(x, n, 0, g);
+            conv_direct_sample<T, OB, NV>(pad, packed.data(), C, O, g, y + n * O * g.positions());
+        }
+    }
+}
+
+// One group of the weight gradient over samples [n0, n1): OB output channels and one kernel row (c, i), all KW
+// taps of it. The lane-wise sums start from `acc` (KW * OB * NV vectors) and stay in registers over the
+// samples' rows: each loaded gradient vector serves KW taps and each loaded input slice OB channels. Input
+// lanes past a row's end are zeroed (the gradient has zero tails too), so an inf or nan there cannot leak.
+template <typename T, int OB, int NV, int KW>
+SIMD_CLONES void weight_grad_group(const PaddedInput<T>& pad, const T* gpad, int64_t n0, int64_t n1, int64_t O,
+                                   int64_t ob, int64_t c, int64_t i, const Window2d& g, T* acc) {
+    using S = Simd<T>;
+    using vec = typename S::vec;
+    using bits = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+    typedef bits ivec __attribute__((vector_size(kVecBytes)));
+    constexpr int64_t XW = S::lanes * NV;
+    const int64_t blocks = (g.ow + XW - 1) / XW, row_len = blocks * XW, oblocks = (O + OB - 1) / OB;
+    ivec keep[NV];  // the last block of a row: all ones where an output exists, zero past the end
+    for (int v = 0; v < NV; ++v)
+        for (int l = 0; l < S::lanes; ++l) keep[v][l] = (blocks - 1) * XW + v * S::lanes + l < g.ow ? bits(-1) : 0;
+    vec sum[KW][OB][NV];
+    for (int j = 0; j < KW; ++j)
+        for (int b = 0; b < OB; ++b)
+            for (int v = 0; v < NV; ++v) S::load(sum[j][b][v], acc + ((j * OB + b) * NV + v) * S::lanes);
+    for (int64_t n = n0; n < n1; ++n)
+        for (int64_t r = 0; r < g.oh; ++r)
+            for (int64_t xb = 0; xb < blocks; ++xb) {
+                vec gv[OB][NV];
+                const T* g_rows = gpad + ((n * oblocks + ob) * OB * g.oh + r) * row_len + xb * XW;
+                for (int b = 0; b < OB; ++b)
+                    for (int v = 0; v < NV; ++v) S::load(gv[b][v], g_rows + b * g.oh * row_len + v * S::lanes);
+                const T* in_row = pad.row(n, c, r + i * g.dh) + xb * XW;
+                for (int j = 0; j < KW; ++j) {
+                    vec in[NV];
+                    for (int v = 0; v < NV; ++v) {
+                        S::load(in[v], in_row + j * g.dw + v * S::lanes);
+                        if (xb == blocks - 1) {
+                            ivec m;
+                            std::memcpy(&m, &in[v], sizeof m);
+                            m &= keep[v];
+                            std::memcpy(&in[v], &m, sizeof m);
+                        }
+                    }
+                    for (int b = 0; b < OB; ++b)
+                        for (int v = 0; v < NV; ++v) sum[j][b][v] += gv[b][v] * in[v];
+                }
+            }
+    for (int j = 0; j < KW; ++j)
+        for (int b = 0; b < OB; ++b)
+            for (int v = 0; v < NV; ++v) S::store(acc + ((j * OB + b) * NV + v) * S::lanes, sum[j][b][v], S::lanes);
+}
+
+// gw[o, c, i, j] = Σ over n, r, x of grad[n, o, r, x] * x[n, c, r + i*dh, x + j*dw]. The whole batch is
+// padded once (inputs, and gradient rows with zero tails, O rounded up to OB). Each group (OB channels, one
+// kernel row) keeps lane-wise sums of its own, so threads share none; the samples go by in chunks whose
+// gradient rows fit in the L1 cache, reused there by every kernel row of the chunk. Last, each sum's lanes
+// are added up.
+template <typename T, int OB, int NV, int KW>
+void weight_grad(const Strided<T>& x, const Strided<T>& grad, const Window2d& g, T* gw) {
+    constexpr int64_t XW = Simd<T>::lanes * NV;
+    const int64_t N = x.shape[0], C = x.shape[1], O = grad.shape[1];
+    const int64_t blocks = (g.ow + XW - 1) / XW, oblocks = (O + OB - 1) / OB, row_len = blocks * XW;
+    PaddedInput<T> pad(N, C, g, blocks, XW);
+    std::vector<T> gpad(N * oblocks * OB * g.oh * row_len, T(0));
+    for (int64_t n = 0; n < N; ++n) {
+        pad.fill(x, n, n, g);
+        for (int64_t o = 0; o < O; ++o)
+            for (int64_t r = 0; r < g.oh; ++r)
+                copy_any_row(grad.data + n * grad.strides[0] + o * grad.strides[1] + r * grad.strides[2],
+                             grad.strides[3], g.ow, gpad.data() + ((n * oblocks * OB + o) * g.oh + r) * row_len);
+    }
+    const int64_t groups = oblocks * C * g.kh, group_size = KW * OB * XW;
+    const int64_t chunk = std::max<int64_t>(1, 16384 / int64_t(sizeof(T) * OB * g.oh * row_len));  // ~16 KB
+    std::vector<T> acc(groups * group_size, T(0));
+    for (int64_t n0 = 0; n0 < N; n0 += chunk) {
+#pragma omp parallel for num_threads(kernel_threads()) schedule(static) \
+    if (N * O * C * g.taps() * g.positions() > kParallelWork)
+        for (int64_t k = 0; k < groups; ++k)
+            weight_grad_group<T, OB, NV, KW>(pad, gpad.data(), n0, std::min(N, n0 + chunk), O, k / (C * g.kh),
+                                             k / g.kh % C, k % g.kh, g, acc.data() + k * group_size);
+    }
+    for (int64_t k = 0; k < groups; ++k) {
+        const int64_t ob = k / (C * g.kh), c = k / g.kh % C, i = k % g.kh;
+        for (int64_t b = 0; b < std::min<int64_t>(OB, O - ob * OB); ++b)
+            for (int j = 0; j < KW; ++j) {
+                const T* lanes = acc.data() + k * group_size + (j * OB + b) * XW;
+                gw[(((ob * OB + b) * C + c) * g.kh + i) * KW + j] = std::accumulate(lanes, lanes + XW, T(0));
+            }
+    }
+}
+
+// Picks the register block for the kernel width (KW * OB * NV sums, OB * NV gradient vectors and NV input
+// slices fit in AVX-512's 32 registers); rows wider than one vector take two per block.
+template <typename T>
+void direct_weight_grad(const Strided<T>& x, const Strided<T>& grad, const Window2d& g, T* gw) {
+    const bool wide = g.ow > Simd<T>::lanes;
+    switch (g.kw) {
+        case 1: return wide ? weight_grad<T, 4, 2, 1>(x, grad, g, gw) : weight_grad<T, 8, 1, 1>(x, grad, g, gw);
+        case 3: return wide ? weight_grad<T, 2, 2, 3>(x, grad, g, gw) : weight_grad<T, 4, 1, 3>(x, grad, g, gw);
+        case 5: return wide ? weight_grad<T, 2, 2, 5>(x, grad, g, gw) : weight_grad<T, 4, 1, 5>(x, grad, g, gw);
+        default: return wide ? weight_grad<T, 1, 2, 7>(x, grad, g, gw) : weight_grad<T, 2, 1, 7>(x, grad, g, gw);
+    }
+}
+
+// Stride 1 and a 4-d input, or ValueError.
+
+void check_direct(const py::array& x, const Window2d& g, const char* kernel) {
+    check_rank(x, 4, kernel, "input (N, C, H, W)");
+    if (g.sh != 1 || g.sw != 1) throw py::value_error(std::string(kernel) + ": only stride 1 is supported");
+}
+
+}  // namespace
+
+py::array conv2d_direct(const py::array& x, const py::array& w, const Window2d& g) {
+    const char* kernel = "conv2d_direct";
+    check_direct(x, g, kernel);
+    check_rank(w, 4, kernel, "weight (O, C, kh, kw)");
+    check_dim(w, 1, x.shape(1), kernel, "weight");
+    check_dim(w, 2, g.kh, kernel, "weight");
+    check_dim(w, 3, g.kw, kernel, "weight");
+    return dispatch_float(x, kernel, [&](auto zero) -> py::array {
+        using T = decltype(zero);
+        auto in = strided<T>(x, kernel, "input");
+        auto weight = strided<T>(w, kernel, "weight");
+        py::array_t<T> y({in.shape[0], weight.shape[0], g.oh, g.ow});
+        T* out = y.mutable_data();
+        {
+            py::gil_scoped_release unlocked;
+            // Rows wider than one vector take two per block; fewer channels then fit in the registers.
+            if (g.ow > Simd<T>::lanes)
+                conv_direct_kernel<T, 4, 2>(in, weight, g, out);
+            else
+                conv_direct_kernel<T, 8, 1>(in, weight, g, out);
+        }
+        return y;
+    });
+}
+
+py::array conv2d_direct_weight_grad(const py::array& x, const py::array& grad, const Window2d& g) {
+    const char* kernel = "conv2d_direct_weight_grad";
+    check_direct(x, g, kernel);
+    check_rank(grad, 4, kernel, "grad (N, O, oh, ow)");
+    check_dim(grad, 0, x.shape(0), kernel, "grad");
+    check_dim(grad, 2, g.oh, kernel, "grad");
+    check_dim(grad, 3, g.ow, kernel, "grad");
+    if (g.kw != 1 && g.kw != 3 && g.kw != 5 && g.kw != 7)
+        throw py::value_error(std::string(kernel) + ": the kernel width must be 1, 3, 5 or 7, not " +
+                              std::to_string(g.kw));
+    return dispatch_float(x, kernel, [&](auto zero) -> py::array {
+        using T = decltype(zero);
+        auto in = strided<T>(x, kernel, "input");
+        auto gr = strided<T>(grad, kernel, "grad");
+        py::array_t<T> gw({gr.shape[1], in.shape[1], g.kh, g.kw});
+        T* out = gw.mutable_data();
+        {
+            py::gil_scoped_release unlocked;
+            direct_weight_grad(in, gr, g, out);
+        }
+        return gw;
+    });
+}
+
+}  // namespace minitorch
