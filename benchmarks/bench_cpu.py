@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import math
 import os
 import pstats
 import statistics
@@ -95,6 +96,53 @@ def lstm_classifier(lib):
     return Net()
 
 
+def gru_classifier(lib):
+    """lstm_classifier with its two LSTM layers swapped for GRU layers of the same sizes."""
+    net = lstm_classifier(lib)
+    net.lstm = lib.nn.GRU(64, 256, num_layers=2, batch_first=True)
+    return net
+
+
+def char_gpt(lib, vocab: int = 65, context: int = 64, width: int = 128, heads: int = 4, layers: int = 4):
+    """A character-level GPT: token and position embeddings, pre-LN blocks of causal self-attention and a
+    GELU MLP, a final LayerNorm and a linear head. It returns (batch * context, vocab) logits, one row per
+    position, so the cross-entropy of training_step scores every next-character prediction."""
+    nn, F = lib.nn, lib.nn.functional
+    mask = lib.triu(lib.ones(context, context, dtype=lib.bool), diagonal=1)  # True above the diagonal: the future
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(width), nn.LayerNorm(width)
+            self.qkv, self.proj = nn.Linear(width, 3 * width), nn.Linear(width, width)
+            self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
+
+        def forward(self, x):
+            b, t, _ = x.shape
+            q, k, v = self.qkv(self.ln1(x)).reshape(b, t, 3, heads, width // heads).permute(2, 0, 3, 1, 4).unbind(0)
+            scores = (q @ k.transpose(-2, -1)) * (width // heads) ** -0.5
+            att = F.softmax(scores.masked_fill(mask[:t, :t], float("-inf")), dim=-1)
+            x = x + self.proj((att @ v).transpose(1, 2).reshape(b, t, width))
+            return x + self.mlp(self.ln2(x))
+
+    class GPT(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tok, self.pos = nn.Embedding(vocab, width), nn.Embedding(context, width)
+            self.blocks = nn.Sequential(*(Block() for _ in range(layers)))
+            self.ln, self.head = nn.LayerNorm(width), nn.Linear(width, vocab)
+
+        def forward(self, idx):
+            b, t = idx.shape
+            x = self.blocks(self.tok(idx) + self.pos(lib.arange(t)))
+            return self.head(self.ln(x)).reshape(b * t, vocab)
+
+    return GPT()
+
+
+char_gpt.vocab = 65  # a language model: training_cases feeds it token ids and next-token targets
+
+
 def sgd(lib, params):
     return lib.optim.SGD(params, lr=1e-3, momentum=0.9)
 
@@ -109,14 +157,19 @@ TRAINING: Dict[str, Tuple[Callable, Tuple[int, ...], int, float]] = {
     "LeNet-5 step, batch 64, 1x32x32": (lenet5, (64, 1, 32, 32), 10, 1.5),
     "ResNet-18 step, batch 8, 3x64x64": (resnet18, (8, 3, 64, 64), 2, 2.0),
     "LSTM 2x256 step, seq 64, batch 32": (lstm_classifier, (32, 64, 64), 2, 2.0),
+    "GRU 2x256 step, seq 64, batch 32": (gru_classifier, (32, 64, 64), 2, 0),
+    "char GPT 4x128 step, context 64, batch 16": (char_gpt, (16, 64), 2, 0),
 }
 
 
 def training_cases(rng: np.random.Generator) -> Dict[str, Tuple[Callable[[object], Step], int, float]]:
     cases = {}
     for name, (build, shape, number, target) in TRAINING.items():
-        x = rng.standard_normal(shape, dtype=np.float32)
-        y = rng.integers(0, 10, size=shape[0])
+        vocab = getattr(build, "vocab", 0)
+        if vocab:  # token ids in, one target per position
+            x, y = rng.integers(0, vocab, size=shape), rng.integers(0, vocab, size=math.prod(shape))
+        else:
+            x, y = rng.standard_normal(shape, dtype=np.float32), rng.integers(0, 10, size=shape[0])
         cases[name] = ((lambda lib, b=build, x=x, y=y: training_step(lib, b, x, y)), number, target)
     return cases
 
@@ -169,6 +222,111 @@ KERNELS: Dict[str, Tuple[Callable[[object], Step], int, float]] = {
     ),
     "avg_pool2d 2x2 fwd+bwd, 64x6x28x28": (unary_case((64, 6, 28, 28), lambda lib, x: _f(lib).avg_pool2d(x, 2)), 20, 0),
 }
+
+
+# ---- softmax, cross-entropy and layer norm: the Transformer step's kernels besides the products -------------
+def cross_entropy_case(n: int, classes: int) -> Callable[[object], Step]:
+    rng = np.random.default_rng(0)
+    x0, t0 = rng.standard_normal((n, classes), dtype=np.float32), rng.integers(0, classes, n)
+
+    def build(lib) -> Step:
+        x, t = lib.tensor(x0, requires_grad=True), lib.tensor(t0)
+        return lambda: _f(lib).cross_entropy(x, t).backward()
+
+    return build
+
+
+def layer_norm_case(shape: Tuple[int, ...]) -> Callable[[object], Step]:
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal(shape, dtype=np.float32)
+    w0, b0 = rng.standard_normal((2, shape[-1]), dtype=np.float32)
+
+    def build(lib) -> Step:
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+        return lambda: _f(lib).layer_norm(x, shape[-1:], w, b).sum().backward()
+
+    return build
+
+
+KERNELS.update(
+    {
+        **{
+            f"{fn} fwd+bwd, {'x'.join(map(str, shape))}, last dim": (
+                unary_case(shape, lambda lib, x, fn=fn: getattr(_f(lib), fn)(x, dim=-1)),
+                number,
+                0,
+            )
+            for fn in ("softmax", "log_softmax")
+            for shape, number in (((1024, 65), 20), ((64, 4, 64, 64), 3))
+        },
+        "softmax fwd+bwd, 64x4x64x64, dim 1": (unary_case((64, 4, 64, 64), lambda lib, x: _f(lib).softmax(x, 1)), 3, 0),
+        "cross_entropy fwd+bwd, 1024x65": (cross_entropy_case(1024, 65), 20, 0),
+        "layer_norm fwd+bwd, 1024x128": (layer_norm_case((16 * 64, 128)), 20, 0),
+        "layer_norm fwd+bwd, 8x64x768": (layer_norm_case((8, 64, 768)), 5, 0),
+    }
+)
+
+
+# ---- embedding, gather and the scatter-adds: NumPy's add.at against csrc/cpu/scatter.cpp ------------------------
+def backward_case(forward: Callable, *arrays: np.ndarray, grads: Tuple[bool, ...]) -> Callable[[object], Step]:
+    """``forward(lib, *tensors).backward(g)`` with a fixed random ``g``; leaves' gradients reset each call."""
+
+    def build(lib) -> Step:
+        tensors = [lib.tensor(a, requires_grad=r) for a, r in zip(arrays, grads)]
+        g = lib.tensor(np.random.default_rng(1).standard_normal(forward(lib, *tensors).shape, dtype=np.float32))
+
+        def step() -> None:
+            for t in tensors:
+                t.grad = None
+            forward(lib, *tensors).backward(g)
+
+        return step
+
+    return build
+
+
+def lookup_case(op: str, vocab: int, dim: int, ids: Tuple[int, ...]) -> Callable[[object], Step]:
+    """Rows of a (vocab, dim) table picked by ids, by ``embedding`` or by ``table[ids]``; both add back in backward."""
+    rng = np.random.default_rng(0)
+    w, i = rng.standard_normal((vocab, dim), dtype=np.float32), rng.integers(0, vocab, ids)
+    forward = (lambda lib, w, i: _f(lib).embedding(i, w)) if op == "embedding" else (lambda lib, w, i: w[i])
+    return backward_case(forward, w, i, grads=(True, False))
+
+
+def along_dim_case(op: str, shape: Tuple[int, ...], dim: int) -> Callable[[object], Step]:
+    """gather / scatter_add with an index twice as long as x along ``dim``; index_add with a vector that long."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape, dtype=np.float32)
+    long = shape[:dim] + (2 * shape[dim],) + shape[dim + 1 :]
+    index = rng.integers(0, shape[dim], long if op != "index_add" else long[dim])
+    src = rng.standard_normal(long, dtype=np.float32)
+    if op == "gather":
+        return backward_case(lambda lib, x, i: x.gather(dim, i), x, index, grads=(True, False))
+    fn = {
+        "scatter_add": lambda lib, x, i, s: x.scatter_add(dim, i, s),
+        "index_add": lambda lib, x, i, s: x.index_add(dim, i, s),
+    }
+    return backward_case(fn[op], x, index, src, grads=(True, False, True))
+
+
+KERNELS.update(
+    {
+        **{
+            f"embedding fwd+bwd, {v}x{d} table, ids {'x'.join(map(str, ids))}": (
+                lookup_case("embedding", v, d, ids),
+                n,
+                0,
+            )
+            for v, d, ids, n in ((65, 128, (16, 64), 50), (50257, 256, (8, 128), 3), (1000, 64, (100000,), 5))
+        },
+        **{
+            f"{op} fwd+bwd, 256x512, dim {dim}": (along_dim_case(op, (256, 512), dim), 20, 0)
+            for op in ("gather", "scatter_add", "index_add")
+            for dim in (0, 1)
+        },
+        "x[idx] fwd+bwd, 1000x64 table, 8192 ids": (lookup_case("x[idx]", 1000, 64, (8192,)), 20, 0),
+    }
+)
 
 
 def compare(build: Callable[[object], Step], number: int, repeats: int) -> Tuple[float, float, float]:

@@ -27,6 +27,27 @@ py::tuple batch_norm(const py::array& x, const py::array& weight, const py::arra
 py::tuple batch_norm_backward(const py::array& grad, const py::array& x, const py::array& weight,
                               const py::array& mean, const py::array& var, double eps);
 
+// scatter.cpp: along `axis`, with int64 indices checked to lie inside (IndexError otherwise) and repeated
+// indices adding up in index order. index_add adds src's slice m into out's slice index[m] (index 1-d);
+// scatter_add adds src[p] into out at p with p[axis] replaced by index[p]; gather reads x that way.
+// out is written in place and must not share memory with src.
+void index_add(const py::array& out, int64_t axis, const py::array& index, const py::array& src);
+void scatter_add(const py::array& out, int64_t axis, const py::array& index, const py::array& src);
+py::array gather(const py::array& x, int64_t axis, const py::array& index);
+
+// softmax.cpp: softmax and log_softmax along `axis` of an N-d array, and their input-gradients
+// from the output y and its gradient; every result is a new contiguous array of the input's shape.
+py::array softmax(const py::array& x, int64_t axis);
+py::array log_softmax(const py::array& x, int64_t axis);
+py::array softmax_backward(const py::array& y, const py::array& grad, int64_t axis);
+py::array log_softmax_backward(const py::array& y, const py::array& grad, int64_t axis);
+
+// layernorm.cpp: layer norm over each row of x (M, D), with (D,) weight and bias that may be None.
+// The forward returns (y, mean, biased var), per row; the backward (grad_x, grad_weight, grad_bias).
+py::tuple layer_norm(const py::array& x, const py::object& weight, const py::object& bias, double eps);
+py::tuple layer_norm_backward(const py::array& grad, const py::array& x, const py::object& weight,
+                              const py::array& mean, const py::array& var, double eps);
+
 // gemm.cpp: the teaching matrix product, for the benchmarks to compare with BLAS.
 py::array gemm(const py::array& a, const py::array& b);
 

@@ -92,6 +92,26 @@ PYBIND11_MODULE(_C, m) {
     m.def("batch_norm_backward", &mt::batch_norm_backward,
           "The gradients of batch_norm: (grad_x (N, C, L), grad_weight (C,), grad_bias (C,)).", py::arg("grad"),
           py::arg("x"), py::arg("weight"), py::arg("mean"), py::arg("var"), py::arg("eps"));
+    m.def("index_add", &mt::index_add, "out[..., index[m], ...] += src[..., m, ...] along axis, in place.",
+          py::arg("out"), py::arg("axis"), py::arg("index"), py::arg("src"));
+    m.def("scatter_add", &mt::scatter_add, "out[p with p[axis] = index[p]] += src[p] for every p of index, in place.",
+          py::arg("out"), py::arg("axis"), py::arg("index"), py::arg("src"));
+    m.def("gather", &mt::gather, "x[p with p[axis] = index[p]] for every p of index, in index's shape.",
+          py::arg("x"), py::arg("axis"), py::arg("index"));
+    m.def("softmax", &mt::softmax, "exp(x - max) / sum(exp(x - max)) along axis.", py::arg("x"), py::arg("axis"));
+    m.def("log_softmax", &mt::log_softmax, "x - max - log(sum(exp(x - max))) along axis.", py::arg("x"),
+          py::arg("axis"));
+    m.def("softmax_backward", &mt::softmax_backward, "The input-gradient of y = softmax(x): (g - sum(g * y)) * y.",
+          py::arg("y"), py::arg("grad"), py::arg("axis"));
+    m.def("log_softmax_backward", &mt::log_softmax_backward,
+          "The input-gradient of y = log_softmax(x): g - exp(y) * sum(g).", py::arg("y"), py::arg("grad"),
+          py::arg("axis"));
+    m.def("layer_norm", &mt::layer_norm,
+          "Layer norm of each row of x (M, D), weight and bias (D,) or None: (y, mean, biased var), both (M,).",
+          py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("eps"));
+    m.def("layer_norm_backward", &mt::layer_norm_backward,
+          "The gradients of layer_norm: (grad_x (M, D), grad_weight (D,), grad_bias (D,)).", py::arg("grad"),
+          py::arg("x"), py::arg("weight"), py::arg("mean"), py::arg("var"), py::arg("eps"));
     m.def("gemm", &mt::gemm, "The teaching tiled matrix product a @ b (benchmarks only; BLAS is faster).",
           py::arg("a"), py::arg("b"));
 }

@@ -59,6 +59,8 @@ class Backend:
 
         A row holding inf or only -inf gives nan, silently, as in PyTorch.
         """
+        if x.shape[axis] == 0:  # nothing to normalise (and max over no values has no answer)
+            return x.copy()
         with self.xp.errstate(invalid="ignore", over="ignore"):
             shifted = x - x.max(axis=axis, keepdims=True)
             e = self.xp.exp(shifted)
@@ -66,6 +68,8 @@ class Backend:
 
     def log_softmax(self, x: Any, axis: int) -> Any:
         """x - logsumexp(x) along ``axis``, computed from the shifted values."""
+        if x.shape[axis] == 0:
+            return x.copy()
         with self.xp.errstate(invalid="ignore", over="ignore", divide="ignore"):
             shifted = x - x.max(axis=axis, keepdims=True)
             return shifted - self.xp.log(self.xp.exp(shifted).sum(axis=axis, keepdims=True))
@@ -140,6 +144,70 @@ class Backend:
             b = -a * rstd * rstd * sgx / count
             gx = g * a[:, None] + (x - mean[:, None]) * b[:, None] - (a * sg / count)[:, None]
         return gx, rstd * sgx, sg
+
+    # Layer norm over x viewed as (M, D): statistics per row, over its D features.
+    def layer_norm(self, x: Any, weight: Optional[Any], bias: Optional[Any], eps: float) -> Tuple[Any, Any, Any]:
+        """``y = (x - mean) / sqrt(var + eps) * weight + bias`` per row; returns y and the ``(M,)`` mean and biased var.
+
+        ``weight`` and ``bias`` are ``(D,)`` or None (no scale, no shift).
+        """
+        xp, d = self.xp, x.shape[1]
+        with xp.errstate(all="ignore"):  # no features (D = 0): nan statistics, as in PyTorch (sum / D: no warning)
+            mean = x.sum(axis=1) / d
+            y = x - mean[:, None]
+            var = xp.square(y).sum(axis=1) / d
+            y *= (1 / xp.sqrt(var + eps))[:, None]
+        if weight is not None:
+            y *= weight
+        if bias is not None:
+            y += bias
+        return y, mean, var
+
+    def layer_norm_backward(
+        self, g: Any, x: Any, weight: Optional[Any], mean: Any, var: Any, eps: float
+    ) -> Tuple[Any, Any, Any]:
+        """The gradients of ``layer_norm`` for x, weight and bias (the last two as if both were given).
+
+        With x̂ = (x - mean) * rstd and ĝ = g * weight over a row:
+        grad_x = rstd * (ĝ - mean(ĝ) - x̂ * mean(ĝ x̂)); summed over rows, grad_weight = Σ g x̂ and grad_bias = Σ g.
+        """
+        xp, d = self.xp, x.shape[1]
+        with xp.errstate(all="ignore"):
+            rstd = (1 / xp.sqrt(var + eps))[:, None]
+            xhat = (x - mean[:, None]) * rstd
+            gh = g if weight is None else g * weight
+            gx = rstd * (gh - gh.sum(axis=1, keepdims=True) / d - xhat * (gh * xhat).sum(axis=1, keepdims=True) / d)
+        return gx, (g * xhat).sum(axis=0), g.sum(axis=0)
+
+    # Along one axis, with integer indices the caller has checked: every value inside ``out`` (or ``x``) there.
+    def index_add(self, out: Any, axis: int, index: Any, src: Any) -> None:
+        """Add, in place, ``src``'s slice m along ``axis`` into ``out``'s slice ``index[m]`` (``index`` is 1-d).
+
+        A repeated index adds every slice sent to it, which ``out[key] += src`` would not; this is the
+        backward of an embedding lookup and of ``index_select``.
+        """
+        self.xp.add.at(out, (slice(None),) * axis + (index,), src)
+
+    def scatter_add(self, out: Any, axis: int, index: Any, src: Any) -> None:
+        """Add, in place, each ``src[p]`` into ``out`` at ``p`` with ``p[axis]`` replaced by ``index[p]``.
+
+        ``index`` and ``src`` share one shape, of ``out``'s rank and no larger than it off ``axis``; repeated
+        positions add up. The adjoint of ``gather``.
+        """
+        self.xp.add.at(out, self.positions_along(index, axis), src)
+
+    def gather(self, x: Any, axis: int, index: Any) -> Any:
+        """``x`` at ``p`` with ``p[axis]`` replaced by ``index[p]``, for every position ``p`` of ``index``."""
+        return x[self.positions_along(index, axis)]
+
+    def positions_along(self, index: Any, axis: int) -> Tuple[Any, ...]:
+        """The advanced-index key of gather and scatter: each element's own coordinates, its value along ``axis``."""
+        coords = []
+        for d, n in enumerate(index.shape):
+            shape = [1] * index.ndim
+            shape[d] = n
+            coords.append(index if d == axis else self.xp.arange(n).reshape(shape))
+        return tuple(coords)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.device}>"

@@ -2,13 +2,14 @@
 
 **C++ kernels.** ``pip install -e .`` compiles csrc/cpu/*.cpp into the
 extension ``minitorch._C`` when a C++ compiler is present. ``CpuBackend``
-then sends convolution (im2col/col2im), pooling and training-mode batch
-norm to it; the matrix products stay with NumPy's BLAS. Without the
-extension every method is the NumPy one of ``Backend``, and a warning says
-so once. The environment variable ``MINITORCH_CPP`` chooses at import:
-``0`` forces the NumPy path, ``1`` requires the extension (an ImportError if
-it did not build), unset uses it when it built. ``use_extension`` switches
-at run time.
+then sends convolution (im2col/col2im), pooling, training-mode batch
+norm, layer norm, softmax / log_softmax, and gather and the scatter-adds
+(embedding backward, index_add) to it; the matrix products stay with
+NumPy's BLAS. Without the extension every method is the NumPy one of
+``Backend``, and a warning says so once. The environment variable
+``MINITORCH_CPP`` chooses at import: ``0`` forces the NumPy path, ``1``
+requires the extension (an ImportError if it did not build), unset uses it
+when it built. ``use_extension`` switches at run time.
 
 **Threads.** The kernels run on one thread unless ``set_num_threads`` asks
 for more (a count of their own: ``torch.set_num_threads`` in the same
@@ -273,6 +274,55 @@ class CpuBackend(Backend):
         if not self._native(g, x, weight, mean, var) or len({a.dtype for a in (g, x, weight, mean, var)}) > 1:
             return super().batch_norm_backward(g, x, weight, mean, var, eps)
         return _C.batch_norm_backward(g, x, *map(np.ascontiguousarray, (weight, mean, var)), eps)
+
+    # ---- softmax and layer norm: a few passes over each slice instead of a temporary per operator ------
+    def softmax(self, x: Any, axis: int) -> Any:
+        return _C.softmax(x, axis) if self._native(x) else super().softmax(x, axis)
+
+    def log_softmax(self, x: Any, axis: int) -> Any:
+        return _C.log_softmax(x, axis) if self._native(x) else super().log_softmax(x, axis)
+
+    def softmax_backward(self, y: Any, g: Any, axis: int) -> Any:
+        if not self._native(y, g) or y.dtype != g.dtype:
+            return super().softmax_backward(y, g, axis)
+        return _C.softmax_backward(y, g, axis)
+
+    def log_softmax_backward(self, y: Any, g: Any, axis: int) -> Any:
+        if not self._native(y, g) or y.dtype != g.dtype:
+            return super().log_softmax_backward(y, g, axis)
+        return _C.log_softmax_backward(y, g, axis)
+
+    def layer_norm(self, x: Any, weight: Optional[Any], bias: Optional[Any], eps: float) -> Tuple[Any, Any, Any]:
+        params = [p for p in (weight, bias) if p is not None]
+        if not self._native(x, *params) or any(p.dtype != x.dtype for p in params):
+            return super().layer_norm(x, weight, bias, eps)
+        weight, bias = (None if p is None else np.ascontiguousarray(p) for p in (weight, bias))
+        return _C.layer_norm(x, weight, bias, eps)
+
+    def layer_norm_backward(
+        self, g: Any, x: Any, weight: Optional[Any], mean: Any, var: Any, eps: float
+    ) -> Tuple[Any, Any, Any]:
+        arrays = [a for a in (g, x, weight, mean, var) if a is not None]
+        if not self._native(*arrays) or len({a.dtype for a in arrays}) > 1:
+            return super().layer_norm_backward(g, x, weight, mean, var, eps)
+        weight = None if weight is None else np.ascontiguousarray(weight)
+        return _C.layer_norm_backward(g, x, weight, *map(np.ascontiguousarray, (mean, var)), eps)
+
+    # ---- along one axis: a plain add per element, where NumPy's add.at runs a generic loop for each -----
+    def index_add(self, out: Any, axis: int, index: Any, src: Any) -> None:
+        if not self._native(out, src) or out.dtype != src.dtype:
+            return super().index_add(out, axis, index, src)
+        _C.index_add(out, axis, index.astype(np.int64, copy=False), src)
+
+    def scatter_add(self, out: Any, axis: int, index: Any, src: Any) -> None:
+        if not self._native(out, src) or out.dtype != src.dtype:
+            return super().scatter_add(out, axis, index, src)
+        _C.scatter_add(out, axis, index.astype(np.int64, copy=False), src)
+
+    def gather(self, x: Any, axis: int, index: Any) -> Any:
+        if not self._native(x):
+            return super().gather(x, axis, index)
+        return _C.gather(x, axis, index.astype(np.int64, copy=False))
 
     @staticmethod
     def _divisors(divisor: Any, geom: Geometry, dtype: Any) -> np.ndarray:

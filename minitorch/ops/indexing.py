@@ -34,8 +34,9 @@ Indices = Tuple[Optional[Tensor], ...]  # one entry per leading dim: an int64 in
 # ---- helpers -------------------------------------------------------------------------------
 def _first_outside(arr: Any, low: int, high: int) -> int | None:
     """The first value of ``arr`` outside [low, high), or None if all are inside."""
-    bad = (arr < low) | (arr >= high)
-    return int(arr[bad].reshape(-1)[0]) if bool(bad.any()) else None
+    if arr.size == 0 or (low <= int(arr.min()) and int(arr.max()) < high):  # two fast reductions, no temporaries
+        return None
+    return int(arr[(arr < low) | (arr >= high)].reshape(-1)[0])
 
 
 def _wrapped(index: Tensor, size: int) -> Tensor:
@@ -111,16 +112,6 @@ def _atleast_1d(arr: Any) -> Any:
     return arr.reshape(1) if arr.ndim == 0 else arr
 
 
-def _coords(index: Any, dim: int, xp: Any) -> Tuple[Any, ...]:
-    """Coordinates of each element of ``index``, except along ``dim`` where the index value is used."""
-    coords = []
-    for d, n in enumerate(index.shape):
-        shape = [1] * index.ndim
-        shape[d] = n
-        coords.append(index if d == dim else xp.arange(n).reshape(shape))
-    return tuple(coords)
-
-
 def _zero_pad(t: Tensor, shape: Tuple[int, ...]) -> Tensor:
     """``t`` in the leading corner of zeros of ``shape`` (the gradient of reading that corner)."""
     if t.shape == shape:
@@ -188,7 +179,7 @@ class IndexPut(Function):
         out = x._data.copy()
         vals = xp.broadcast_to(values._data, target)
         if accumulate:
-            xp.add.at(out, _key(indices), vals)  # unlike out[key] += vals, repeated positions add up
+            _add_at(x._backend, out, indices, vals)
         else:
             out[_key(indices)] = vals
         return x._new(out)
@@ -199,6 +190,19 @@ class IndexPut(Function):
         grad_x = g if ctx.accumulate else IndexPut.apply(g, indices, g.new_zeros(()), False)
         grad_values = Index.apply(g, indices) if ctx.needs_input_grad[2] else None
         return grad_x, None, grad_values, None
+
+
+def _add_at(backend: Any, out: Any, indices: Indices, vals: Any) -> None:
+    """``out[indices] += vals`` in place, repeated positions adding up (``out[key] += vals`` keeps only one).
+
+    With a single index tensor (``x[idx]``'s backward, ``take``'s) this is ``index_add`` along its dim.
+    """
+    dims = [d for d, t in enumerate(indices) if t is not None]
+    if len(dims) != 1:
+        backend.xp.add.at(out, _key(indices), vals)
+        return
+    d, index = dims[0], indices[dims[0]]._data.reshape(-1)
+    backend.index_add(out, d, index, vals.reshape(out.shape[:d] + index.shape + out.shape[d + 1 :]))
 
 
 _INDEX_TYPES = "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices"
@@ -358,8 +362,7 @@ class Gather(Function):
     def forward(ctx: Any, x: Tensor, dim: int, index: Tensor) -> Tensor:
         ctx.in_shape, ctx.dim = x.shape, dim
         ctx.save_for_backward(index)
-        xp = x._backend.xp
-        return x._new(_atleast_1d(x._data)[_coords(_atleast_1d(index._data), dim, xp)].reshape(index.shape))
+        return x._new(x._backend.gather(_atleast_1d(x._data), dim, _atleast_1d(index._data)).reshape(index.shape))
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -376,10 +379,9 @@ class Scatter(Function):
     def forward(ctx: Any, x: Tensor, dim: int, index: Tensor, src: Any) -> Tensor:
         ctx.dim, ctx.src_shape = dim, src.shape if isinstance(src, Tensor) else None
         ctx.save_for_backward(index)
-        xp = x._backend.xp
         out = _atleast_1d(x._data).copy()
         idx = _atleast_1d(index._data)
-        out[_coords(idx, dim, xp)] = _src_part(src, idx.shape)
+        out[x._backend.positions_along(idx, dim)] = _src_part(src, idx.shape)
         return x._new(out.reshape(x.shape))
 
     @staticmethod
@@ -403,10 +405,9 @@ class ScatterAdd(Function):
     def forward(ctx: Any, x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
         ctx.dim, ctx.src_shape = dim, src.shape
         ctx.save_for_backward(index)
-        xp = x._backend.xp
         out = _atleast_1d(x._data).copy()
         idx = _atleast_1d(index._data)
-        xp.add.at(out, _coords(idx, dim, xp), _src_part(src, idx.shape))
+        x._backend.scatter_add(out, dim, idx, _src_part(src, idx.shape))
         return x._new(out.reshape(x.shape))
 
     @staticmethod
@@ -513,11 +514,9 @@ class IndexAdd(Function):
     def forward(ctx: Any, x: Tensor, dim: int, index: Tensor, source: Tensor, alpha: Any) -> Tensor:
         ctx.dim, ctx.alpha = dim, alpha
         ctx.save_for_backward(index)
-        xp = x._backend.xp
         out = _atleast_1d(x._data).copy()
-        key = (slice(None),) * dim + (index._data.reshape(-1),)
         src = _atleast_1d(source._data)
-        xp.add.at(out, key, src if alpha == 1 else src * alpha)
+        x._backend.index_add(out, dim, index._data.reshape(-1), src if alpha == 1 else src * alpha)
         return x._new(out.reshape(x.shape))
 
     @staticmethod

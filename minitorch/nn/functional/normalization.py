@@ -7,7 +7,9 @@ scale and shift per feature, y = x̂ * weight + bias. They differ only in
 sample, or groups of channels). ``_Normalize`` does that in one pass on
 arrays. Its backward is the closed-form gradient, written once with plain
 operators: it runs on tensors when the backward itself must be
-differentiable (``create_graph=True``), else directly on arrays.
+differentiable (``create_graph=True``), else directly on arrays. Batch and
+layer norm, the common ones, run as fused backend kernels instead
+(``_BatchNorm``, ``_LayerNorm``) and keep that formula for ``create_graph``.
 """
 
 from __future__ import annotations
@@ -145,7 +147,57 @@ def _affine(x: Tensor, param: Optional[Tensor], default: float) -> Any:
 
 
 class _LayerNorm(_Normalize):
+    """Layer norm: statistics over the last dims (``dims``) of each sample, by the backend's fused kernels.
+
+    The data is viewed as (M, D), one row per sample, D values in the
+    normalized dims. A backward that must itself be differentiable
+    (``create_graph=True``) uses ``_Normalize``'s tensor formula.
+    """
+
     grad_fn_name = "NativeLayerNormBackward0"
+
+    @staticmethod
+    def forward(
+        ctx: Any, x: Tensor, weight: Optional[Tensor], bias: Optional[Tensor], dims: Tuple[int, ...], eps: float
+    ) -> Tuple[Tensor, Tensor, Tensor]:
+        rows = _rows(x, dims)
+        w, b = _flat(x, weight), _flat(x, bias)
+        y, mean, var = x._backend.layer_norm(rows, w, b, eps)
+        ctx.dims, ctx.eps, ctx.stats = dims, eps, (mean, var)
+        ctx.save_for_backward(x, weight)
+        per_row = x.shape[: x.ndim - len(dims)] + (1,) * len(dims)
+        stats = (x._new(mean.reshape(per_row)), x._new(var.reshape(per_row)))
+        ctx.mark_non_differentiable(*stats)
+        return (x._new(y.reshape(x.shape)),) + stats
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor, *_: Any) -> Any:
+        if grad_mode.is_grad_enabled():
+            return _Normalize.backward(ctx, g)
+        x, weight = ctx.saved_tensors
+        rows = _rows(x, ctx.dims)
+        gx, gw, gb = x._backend.layer_norm_backward(
+            g._data.reshape(rows.shape), rows, _flat(x, weight), *ctx.stats, ctx.eps
+        )
+        needs, features = ctx.needs_input_grad, x.shape[x.ndim - len(ctx.dims) :]
+        return (
+            g._new(gx.reshape(x.shape)) if needs[0] else None,
+            g._new(gw.reshape(features)) if needs[1] else None,
+            g._new(gb.reshape(features)) if needs[2] else None,
+            None,
+            None,
+        )
+
+
+def _rows(x: Tensor, dims: Tuple[int, ...]) -> Any:
+    """x's array as (M, D): one row per sample, its D values in the last ``len(dims)`` dims (a view when it can be)."""
+    d = math.prod(x.shape[x.ndim - len(dims) :])
+    return x._data.reshape(math.prod(x.shape[: x.ndim - len(dims)]), d)
+
+
+def _flat(x: Tensor, param: Optional[Tensor]) -> Any:
+    """A weight or bias over the normalized dims as a ``(D,)`` array in x's dtype, or None."""
+    return None if param is None else param._data.reshape(-1).astype(x._data.dtype, copy=False)
 
 
 class _InstanceNorm(_Normalize):

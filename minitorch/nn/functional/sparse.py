@@ -44,13 +44,13 @@ class EmbeddingDenseBackward(Function):
     def forward(ctx: Any, g: Tensor, indices: Tensor, num_weights: int, factor: Any) -> Tensor:
         ctx.save_for_backward(indices)
         ctx.factor = factor
-        xp = g._backend.xp
+        backend = g._backend
         dim = g.shape[-1]
         rows = g._data.reshape(-1, dim)
         if factor is not None:
             rows = rows * factor.reshape(-1, 1).astype(rows.dtype)
-        out = xp.zeros((num_weights, dim), dtype=rows.dtype)
-        xp.add.at(out, indices._data.reshape(-1), rows)  # repeated ids add up
+        out = backend.xp.zeros((num_weights, dim), dtype=rows.dtype)
+        backend.index_add(out, 0, indices._data.reshape(-1), rows)  # repeated ids add up
         return g._new(out)
 
     @staticmethod
