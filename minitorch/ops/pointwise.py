@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 
 from .. import dtypes as dt
 from .. import layout
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 
@@ -327,6 +328,7 @@ def _unary(
     derivative: Optional[Callable],
     *,
     floating: bool = True,
+    on_tensors: bool = False,
 ) -> Callable:
     """Build a unary Function from its array computation and its derivative.
 
@@ -334,6 +336,11 @@ def _unary(
     gradient ``g``, the input ``x`` and the output ``y`` (only the one named
     by ``saves`` is available). ``floating`` ops turn integer input into the
     default float dtype first, as PyTorch does for exp, sin, ...
+
+    A derivative written with operators only runs on tensors when the
+    backward is itself recorded (``create_graph=True``) and directly on
+    arrays otherwise, which skips a node's bookkeeping per operator. One
+    that calls tensor functions (``cos(x)``) says ``on_tensors=True``.
     """
 
     def forward(ctx: Any, x: Tensor) -> Tensor:
@@ -350,8 +357,14 @@ def _unary(
         if derivative is None:
             return g * 0
         (saved,) = ctx.saved_tensors if saves is not None else (None,)
-        x, y = (saved, None) if saves == INPUT else (None, saved)
-        return derivative(g, x, y)
+        if on_tensors or grad_mode.is_grad_enabled():
+            x, y = (saved, None) if saves == INPUT else (None, saved)
+            return derivative(g, x, y)
+        arr = None if saved is None else saved._data
+        x, y = (arr, None) if saves == INPUT else (None, arr)
+        xp = g._backend.xp
+        with xp.errstate(all="ignore"):  # inf and nan pass through silently, as on tensors
+            return g._new(xp.asarray(derivative(g._data, x, y)))  # asarray: NumPy gives 0-d results as scalars
 
     cls = type(
         name,
@@ -378,7 +391,9 @@ _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
 # name          grad_fn name          array computation                    saved   derivative (g: output grad)
 neg = _unary("Neg", "NegBackward0", lambda xp, x: -x, None, lambda g, x, y: -g, floating=False)
-abs = _unary("Abs", "AbsBackward0", lambda xp, x: xp.abs(x), INPUT, lambda g, x, y: g * sign(x), floating=False)  # noqa: A001
+abs = _unary(  # noqa: A001
+    "Abs", "AbsBackward0", lambda xp, x: xp.abs(x), INPUT, lambda g, x, y: g * sign(x), floating=False, on_tensors=True
+)
 sign = _unary("Sign", "SignBackward0", lambda xp, x: xp.sign(x), None, None, floating=False)
 sqrt = _unary("Sqrt", "SqrtBackward0", lambda xp, x: xp.sqrt(x), OUTPUT, lambda g, x, y: g / (2 * y))
 rsqrt = _unary("Rsqrt", "RsqrtBackward0", lambda xp, x: 1 / xp.sqrt(x), OUTPUT, lambda g, x, y: -0.5 * g * y * y * y)
@@ -391,14 +406,18 @@ log2 = _unary("Log2", "Log2Backward0", lambda xp, x: xp.log2(x), INPUT, lambda g
 log10 = _unary("Log10", "Log10Backward0", lambda xp, x: xp.log10(x), INPUT, lambda g, x, y: g / (x * _LN10))
 reciprocal = _unary("Reciprocal", "ReciprocalBackward0", lambda xp, x: 1 / x, OUTPUT, lambda g, x, y: -g * y * y)
 square = _unary("Square", "PowBackward0", lambda xp, x: x * x, INPUT, lambda g, x, y: 2 * g * x, floating=False)
-sin = _unary("Sin", "SinBackward0", lambda xp, x: xp.sin(x), INPUT, lambda g, x, y: g * cos(x))
-cos = _unary("Cos", "CosBackward0", lambda xp, x: xp.cos(x), INPUT, lambda g, x, y: -g * sin(x))
+sin = _unary("Sin", "SinBackward0", lambda xp, x: xp.sin(x), INPUT, lambda g, x, y: g * cos(x), on_tensors=True)
+cos = _unary("Cos", "CosBackward0", lambda xp, x: xp.cos(x), INPUT, lambda g, x, y: -g * sin(x), on_tensors=True)
 tan = _unary("Tan", "TanBackward0", lambda xp, x: xp.tan(x), OUTPUT, lambda g, x, y: g * (1 + y * y))
-asin = _unary("Asin", "AsinBackward0", lambda xp, x: xp.arcsin(x), INPUT, lambda g, x, y: g * rsqrt(1 - x * x))
-acos = _unary("Acos", "AcosBackward0", lambda xp, x: xp.arccos(x), INPUT, lambda g, x, y: -g * rsqrt(1 - x * x))
+asin = _unary(
+    "Asin", "AsinBackward0", lambda xp, x: xp.arcsin(x), INPUT, lambda g, x, y: g * rsqrt(1 - x * x), on_tensors=True
+)
+acos = _unary(
+    "Acos", "AcosBackward0", lambda xp, x: xp.arccos(x), INPUT, lambda g, x, y: -g * rsqrt(1 - x * x), on_tensors=True
+)
 atan = _unary("Atan", "AtanBackward0", lambda xp, x: xp.arctan(x), INPUT, lambda g, x, y: g / (1 + x * x))
-sinh = _unary("Sinh", "SinhBackward0", lambda xp, x: xp.sinh(x), INPUT, lambda g, x, y: g * cosh(x))
-cosh = _unary("Cosh", "CoshBackward0", lambda xp, x: xp.cosh(x), INPUT, lambda g, x, y: g * sinh(x))
+sinh = _unary("Sinh", "SinhBackward0", lambda xp, x: xp.sinh(x), INPUT, lambda g, x, y: g * cosh(x), on_tensors=True)
+cosh = _unary("Cosh", "CoshBackward0", lambda xp, x: xp.cosh(x), INPUT, lambda g, x, y: g * sinh(x), on_tensors=True)
 tanh = _unary("Tanh", "TanhBackward0", lambda xp, x: xp.tanh(x), OUTPUT, lambda g, x, y: g * (1 - y * y))
 sigmoid = _unary(
     "Sigmoid", "SigmoidBackward0", lambda xp, x: _stable_sigmoid(xp, x), OUTPUT, lambda g, x, y: g * y * (1 - y)
