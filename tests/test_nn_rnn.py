@@ -10,7 +10,14 @@ import pytest
 import minitorch
 import minitorch.nn as nn
 from minitorch.autograd import gradcheck, gradgradcheck
-from minitorch.nn.functional.rnn import _lstm_layer, _lstm_reference
+from minitorch.nn.functional.rnn import (
+    _gru_layer,
+    _gru_reference,
+    _lstm_layer,
+    _lstm_reference,
+    _rnn_layer,
+    _rnn_reference,
+)
 
 from helpers import TOLERANCES, assert_close, check_raises, grads_ok, leaf64, requires_torch, torch
 from nn_helpers import check_module
@@ -219,111 +226,155 @@ def test_cells_gradcheck(cell, n_states):
     grads_ok(fn, *inputs)
 
 
-@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
-def test_tiny_two_step_layer_gradcheck(kind):
-    rnn = getattr(nn, kind)(2, 2, bidirectional=True)
+@pytest.mark.parametrize("kind", KINDS)
+def test_tiny_two_step_layer_gradcheck_and_gradgradcheck(kind):
+    """Through the module, weights included; second derivatives too, since the fused layers replay the
+    per-step graph when asked for them."""
+    lstm = kind == "LSTM"
+    rnn = make(minitorch, kind, 2, 2, bidirectional=True)
     x = leaf64(2, 1, 2, seed=1)
-    states = [leaf64(2, 1, 2, seed=2 + i) for i in range(2 if kind == "LSTM" else 1)]
+    states = [leaf64(2, 1, 2, seed=2 + i) for i in range(2 if lstm else 1)]
 
     def call(rnn, x, *states):
-        out, final = rnn(x, tuple(states) if kind == "LSTM" else states[0])
-        return (out, *final) if kind == "LSTM" else (out, final)
+        out, final = rnn(x, tuple(states) if lstm else states[0])
+        return (out, *final) if lstm else (out, final)
 
     fn, inputs = _with_weights(rnn, [x, *states], call)
     assert gradcheck(fn, inputs)
-
-
-def test_tiny_lstm_gradgradcheck():
-    """Second derivatives too: every op in the time loop has a differentiable backward."""
-    rnn = nn.LSTM(2, 2)
-    x, h, c = leaf64(2, 1, 2, seed=1), leaf64(1, 1, 2, seed=2), leaf64(1, 1, 2, seed=3)
-
-    def call(rnn, x, h, c):
-        out, (h_n, c_n) = rnn(x, (h, c))
-        return out, h_n, c_n
-
-    fn, inputs = _with_weights(rnn, [x, h, c], call)
     assert gradgradcheck(fn, inputs)
 
 
-# ---- the fused LSTM layer against its per-step reference ---------------------------------------------
-def _lstm_layer_inputs(dtype, proj_size, batch=N, steps=5, seed=0):
-    """Leaves gx (T, N, 4H), h0 (N, P), c0 (N, H), w_hh (4H, P) and w_hr (P, H) or None, of moderate size."""
+# ---- the fused layers against their per-step references ----------------------------------------------
+FUSED_CASES = ["LSTM", "LSTM_proj", "GRU", "GRU_no_bias", "RNN_tanh", "RNN_relu"]
+FUSED = {  # kind: (the one-node layer, the per-step graph it must equal)
+    "LSTM": (_lstm_layer, _lstm_reference),
+    "GRU": (_gru_layer, _gru_reference),
+    "RNN": (_rnn_layer, _rnn_reference),
+}
+
+
+def _fused_case(case, dtype="float64", batch=3, steps=5, hidden=5, seed=0):
+    """(layer, reference, tensor arguments with None where absent, the arguments after them but ``reverse``),
+    for one of FUSED_CASES; the tensors are leaves of uniform values in [-1.5, 1.5).
+
+    LSTM: gx (T, N, 4H), h0 (N, P), c0 (N, H), w_hh (4H, P), w_hr (P, H) or None, with P = 2 or H.
+    GRU: gx (T, N, 3H), h0 (N, H), w_hh (3H, H), b_hh (3H,) or None. RNN: gx (T, N, H), h0 (N, H), w_hh (H, H).
+    """
+    kind = case.split("_")[0]
+    gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[kind]
+    out = 2 if case == "LSTM_proj" else hidden
+    shapes = [(steps, batch, gates * hidden), (batch, out)]
+    if kind == "LSTM":
+        shapes += [(batch, hidden), (4 * hidden, out), (out, hidden) if case == "LSTM_proj" else None]
+    else:
+        shapes += [(gates * hidden, hidden)]
+    if kind == "GRU":
+        shapes += [None if case == "GRU_no_bias" else (3 * hidden,)]
     rng = np.random.default_rng(seed)
-    out = proj_size or HID
-    shapes = [(steps, batch, 4 * HID), (batch, out), (batch, HID), (4 * HID, out)]
-    shapes += [(proj_size, HID)] if proj_size else []
-    leaves = [
-        minitorch.tensor(rng.uniform(-1.5, 1.5, s), dtype=getattr(minitorch, dtype), requires_grad=True) for s in shapes
+    tensors = [
+        None
+        if s is None
+        else minitorch.tensor(rng.uniform(-1.5, 1.5, s), dtype=getattr(minitorch, dtype), requires_grad=True)
+        for s in shapes
     ]
-    return leaves + [None] * (not proj_size)
+    extra = (case.split("_")[1],) if kind == "RNN" else ()
+    return (*FUSED[kind], tensors, extra)
+
+
+def _outputs(layer, tensors, extra, reverse):
+    """Every step's h and the final state, as one flat tuple."""
+    out, state = layer(*tensors, *extra, reverse)
+    return (out, *state)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("proj_size", [0, 2])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_fused_lstm_layer_matches_per_step_reference(dtype, proj_size, reverse):
+@pytest.mark.parametrize("case", FUSED_CASES)
+def test_fused_layer_matches_per_step_reference(case, reverse, dtype):
     """Outputs, final states and every input gradient of the one-node layer, by both of its backward paths,
-    equal the per-step graph's."""
-    inputs = _lstm_layer_inputs(dtype, proj_size)
-    leaves = [t for t in inputs if t is not None]
-    out_size, rng = proj_size or HID, np.random.default_rng(1)
-    upstream = [  # the same output gradients for both
-        minitorch.tensor(rng.standard_normal(s), dtype=inputs[0].dtype)
-        for s in ((5, N, out_size), (N, out_size), (N, HID))
+    equal the per-step graph's; in float64 to rounding (1e-12)."""
+    layer, reference, tensors, extra = _fused_case(case, dtype)
+    leaves = [t for t in tensors if t is not None]
+    rng = np.random.default_rng(1)
+    upstream = [  # the same output gradients for all three
+        minitorch.tensor(rng.standard_normal(o.shape), dtype=o.dtype)
+        for o in _outputs(reference, tensors, extra, reverse)
     ]
     results = {}
     # "replay" is the fused layer differentiated with create_graph, which takes its second backward path
-    for name, layer, create_graph in (
-        ("fused", _lstm_layer, False),
-        ("replay", _lstm_layer, True),
-        ("reference", _lstm_reference, False),
-    ):
-        out, (h_n, c_n) = layer(*inputs, reverse)
-        grads = minitorch.autograd.grad((out, h_n, c_n), leaves, upstream, create_graph=create_graph)
+    for name, fn, create_graph in (("fused", layer, False), ("replay", layer, True), ("reference", reference, False)):
+        outs = _outputs(fn, tensors, extra, reverse)
+        grads = minitorch.autograd.grad(outs, leaves, upstream, create_graph=create_graph)
         assert all((g.grad_fn is not None) == create_graph for g in grads)
-        results[name] = (out, h_n, c_n, *grads)
-    assert results["fused"][0].grad_fn.name() == "LSTMLayerBackward"
-    (fwd_atol, fwd_rtol), (grad_atol, grad_rtol) = TOLERANCES[dtype]
+        results[name] = (*outs, *grads)
+    assert results["fused"][0].grad_fn.name() == case.split("_")[0] + "LayerBackward"
+    n_out = len(upstream)
+    (fwd_atol, fwd_rtol), (grad_atol, grad_rtol) = ((1e-12, 1e-12),) * 2 if dtype == "float64" else TOLERANCES[dtype]
     for name in ("fused", "replay"):
         for k, (ours, ref) in enumerate(zip(results[name], results["reference"])):
-            atol, rtol = (fwd_atol, fwd_rtol) if k < 3 else (grad_atol, grad_rtol)
+            atol, rtol = (fwd_atol, fwd_rtol) if k < n_out else (grad_atol, grad_rtol)
             assert ours.dtype is ref.dtype and ours.shape == ref.shape
             assert_close(ours.detach(), ref.detach().numpy(), atol, rtol, f"{name} result {k}")
 
 
-@pytest.mark.parametrize("proj_size", [0, 2])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_fused_lstm_layer_gradcheck_and_gradgradcheck(proj_size, reverse):
+@pytest.mark.parametrize("case", FUSED_CASES)
+def test_fused_layer_gradcheck_and_gradgradcheck(case, reverse):
     """First order runs the array BPTT; second order differentiates the replayed per-step graph."""
-    inputs = _lstm_layer_inputs("float64", proj_size, batch=1, steps=2)
-    leaves = [t for t in inputs if t is not None]
+    layer, _, tensors, extra = _fused_case(case, batch=2, steps=3, hidden=3)
+    leaves = [t for t in tensors if t is not None]
 
     def fn(*args):
         it = iter(args)
-        out, (h_n, c_n) = _lstm_layer(*[None if t is None else next(it) for t in inputs], reverse)
-        return out, h_n, c_n
+        return _outputs(layer, [None if t is None else next(it) for t in tensors], extra, reverse)
 
     assert gradcheck(fn, leaves)
     assert gradgradcheck(fn, leaves)
 
 
-def test_fused_lstm_backward_twice_needs_retain_graph():
-    out, (h_n, c_n) = _lstm_layer(*_lstm_layer_inputs("float64", 0), False)
-    loss = out.sum() + h_n.sum() + c_n.sum()
+@pytest.mark.parametrize("case", FUSED_CASES)
+def test_fused_layer_backward_twice_needs_retain_graph(case):
+    layer, _, tensors, extra = _fused_case(case)
+    loss = sum(o.sum() for o in _outputs(layer, tensors, extra, False))
     loss.backward()
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         loss.backward()
 
 
-def test_fused_lstm_leaves_inputs_and_upstream_gradients_unchanged():
-    inputs = _lstm_layer_inputs("float64", 2)
-    before = [t.detach().numpy().copy() for t in inputs if t is not None]
-    out, (h_n, c_n) = _lstm_layer(*inputs, False)
-    grads = [minitorch.ones_like(t) for t in (out, h_n, c_n)]
-    minitorch.autograd.grad((out, h_n, c_n), [t for t in inputs if t is not None], grads)
-    assert all(np.array_equal(t.detach().numpy(), b) for t, b in zip([t for t in inputs if t is not None], before))
+@pytest.mark.parametrize("case", FUSED_CASES)
+def test_fused_layer_leaves_inputs_and_upstream_gradients_unchanged(case):
+    layer, _, tensors, extra = _fused_case(case)
+    leaves = [t for t in tensors if t is not None]
+    before = [t.detach().numpy().copy() for t in leaves]
+    outs = _outputs(layer, tensors, extra, False)
+    grads = [minitorch.ones_like(o) for o in outs]
+    minitorch.autograd.grad(outs, leaves, grads)
+    assert all(np.array_equal(t.detach().numpy(), b) for t, b in zip(leaves, before))
     assert all(np.array_equal(g.numpy(), np.ones(g.shape)) for g in grads)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_layers_run_as_one_fused_node(kind):
+    """nn.RNN, nn.LSTM and nn.GRU record one node per layer and direction, not a dozen per step."""
+    out, _ = make(minitorch, kind, IN, HID)(minitorch.randn(T, N, IN))
+    assert out.grad_fn.name() == kind.split("_")[0] + "LayerBackward"
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("kind", KINDS)
+def test_fused_layers_match_torch_at_odd_sizes(kind, bias, dtype):
+    """Two bidirectional layers, batch_first, 9 steps of batch 3, 7 inputs and 5 hidden features."""
+    kwargs = dict(num_layers=2, bidirectional=True, batch_first=True, bias=bias)
+    rng = np.random.default_rng(6)
+    check_module(
+        wrapped(minitorch, make(minitorch, kind, 7, 5, **kwargs)),
+        wrapped(torch, make(torch, kind, 7, 5, **kwargs)),
+        rng.standard_normal((3, 9, 7)),
+        *[rng.standard_normal((4, 3, 5)) for _ in range(2 if kind == "LSTM" else 1)],
+        dtype=dtype,
+    )
 
 
 # ---- construction: names, repr, init --------------------------------------------------------------------

@@ -1,15 +1,15 @@
-"""Recurrent steps as functions, and a fused LSTM layer that runs a whole sequence as one autograd node.
+"""Recurrent steps as functions, and fused layers that run a whole sequence as one autograd node.
 
 Each ``_*_step`` below is one time step of a cell written with ordinary
 tensor ops: easy to read, and differentiable to any order, but a step costs
 about a dozen autograd nodes. ``_run_steps`` loops a step over a sequence.
 
-For the LSTM, ``_lstm_layer`` does the same work as that loop in one
-Function: forward loops over time on raw arrays and saves the gates and cell
-states; backward is backpropagation through time on arrays, with the weight
-gradients summed over all steps in one matrix product each. The per-step code
-stays the reference it is tested against, and it is what second derivatives
-are taken through (see ``_LSTMLayer``).
+``_lstm_layer``, ``_gru_layer`` and ``_rnn_layer`` do the same work as that
+loop in one Function each: forward loops over time on raw arrays and saves
+the gates; backward is backpropagation through time on arrays, with the
+weight gradients summed over all steps in one matrix product each. The
+per-step code stays the reference they are tested against, and it is what
+second derivatives are taken through (see ``_LSTMLayer``).
 """
 
 from __future__ import annotations
@@ -79,6 +79,18 @@ def _lstm_reference(
     return _run_steps(lambda g, s: _lstm_step(g, s[0], s[1], w_hh_t, w_hr_t), gx, (h0, c0), reverse)
 
 
+def _gru_reference(gx: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Optional[Tensor], reverse: bool) -> Tuple[Tensor, State]:
+    """A GRU layer as a loop of ``_gru_step``: what ``_gru_layer`` computes."""
+    w_hh_t = w_hh.t()
+    return _run_steps(lambda g, s: (_gru_step(g, s[0], w_hh_t, b_hh),), gx, (h0,), reverse)
+
+
+def _rnn_reference(gx: Tensor, h0: Tensor, w_hh: Tensor, nonlinearity: str, reverse: bool) -> Tuple[Tensor, State]:
+    """An Elman RNN layer as a loop of ``_rnn_step``: what ``_rnn_layer`` computes."""
+    w_hh_t = w_hh.t()
+    return _run_steps(lambda g, s: (_rnn_step(g, s[0], w_hh_t, nonlinearity),), gx, (h0,), reverse)
+
+
 # ---- the fused LSTM layer --------------------------------------------------------------------------
 def _gate_constants(xp: Any, hidden: int, dtype: Any) -> Tuple[Any, Any]:
     """Per-column constants that let all four gates share one tanh pass.
@@ -92,6 +104,11 @@ def _gate_constants(xp: Any, hidden: int, dtype: Any) -> Tuple[Any, Any]:
     shift = xp.full(4 * hidden, 0.5, dtype=dtype)
     shift[2 * hidden : 3 * hidden] = 0
     return scale, shift
+
+
+def _previous_states(xp: Any, out: Any, h0: Any, reverse: bool) -> Any:
+    """The h each step started from (T, N, H): h0, then the outputs shifted one step along the direction of travel."""
+    return xp.concatenate((out[1:], h0[None])) if reverse else xp.concatenate((h0[None], out[:-1]))
 
 
 class _LSTMLayer(Function):
@@ -155,7 +172,8 @@ class _LSTMLayer(Function):
     @staticmethod
     def backward(ctx: Any, g_out: Tensor, g_h: Tensor, g_c: Tensor) -> Tuple[Any, ...]:
         if grad_mode.is_grad_enabled():  # create_graph=True: differentiate the replayed per-step graph
-            return _replay_backward(ctx, g_out, g_h, g_c)
+            inputs = ctx.saved_tensors[:5]
+            return _replay_backward(ctx, inputs, lambda *a: _lstm_reference(*a, ctx.reverse), (g_out, g_h, g_c))
         saved = ctx.saved_tensors
         xp = saved[0]._backend.xp
         gx, h0, c0, w_hh, w_hr, out, gates, cells, tanh_cells, hidden_out = (
@@ -192,22 +210,24 @@ class _LSTMLayer(Function):
         flat_dz = d_gates.reshape(-1, 4 * hidden)
         d_w_hh = d_w_hr = None
         if needs[3]:  # sum over steps of dz_t^T h_{t-1}, as one product over all steps
-            h_prev = xp.concatenate((out[1:], h0[None])) if reverse else xp.concatenate((h0[None], out[:-1]))
-            d_w_hh = flat_dz.T @ h_prev.reshape(-1, h_prev.shape[2])
+            d_w_hh = flat_dz.T @ _previous_states(xp, out, h0, reverse).reshape(-1, out.shape[2])
         if w_hr is not None and needs[4]:
             d_w_hr = d_out.reshape(-1, d_out.shape[2]).T @ hidden_out.reshape(-1, hidden)
         arrays = (d_gates, dh, dc, d_w_hh, d_w_hr)
         return tuple(None if a is None or not need else g_out._new(a) for a, need in zip(arrays, needs)) + (None,)
 
 
-def _replay_backward(ctx: Any, g_out: Tensor, g_h: Tensor, g_c: Tensor) -> Tuple[Any, ...]:
-    """The gradients of ``_LSTMLayer`` as differentiable tensors, through the per-step reference graph."""
-    gx, h0, c0, w_hh, w_hr = ctx.saved_tensors[:5]
-    inputs = (gx, h0, c0, w_hh, w_hr)
-    out, (h_n, c_n) = _lstm_reference(gx, h0, c0, w_hh, w_hr, ctx.reverse)
-    wanted = [t for t, need in zip(inputs, ctx.needs_input_grad) if need]
-    grads = iter(autograd_grad((out, h_n, c_n), wanted, (g_out, g_h, g_c), create_graph=True, allow_unused=True))
-    return tuple(next(grads) if need else None for need in ctx.needs_input_grad[:5]) + (None,)
+def _replay_backward(
+    ctx: Any, inputs: Tuple[Any, ...], reference: Callable[..., Tuple[Tensor, State]], grad_outputs: Tuple[Tensor, ...]
+) -> Tuple[Any, ...]:
+    """A fused layer's gradients as differentiable tensors: run ``reference(*inputs)``, the per-step graph, and
+    differentiate it with ``create_graph``. ``inputs`` are the layer's tensor arguments (None where absent);
+    the arguments after them (the direction, the nonlinearity) get no gradient."""
+    out, state = reference(*inputs)
+    needs = ctx.needs_input_grad
+    wanted = [t for t, need in zip(inputs, needs) if need]
+    grads = iter(autograd_grad((out, *state), wanted, grad_outputs, create_graph=True, allow_unused=True))
+    return tuple(next(grads) if need else None for need in needs[: len(inputs)]) + (None,) * (len(needs) - len(inputs))
 
 
 def _lstm_layer(
@@ -216,3 +236,162 @@ def _lstm_layer(
     """An LSTM layer over the sequence from its input projection gx (T, N, 4H): (every h, (h_n, c_n))."""
     out, h_n, c_n = _LSTMLayer.apply(gx, h0, c0, w_hh, w_hr, reverse)
     return out, (h_n, c_n)
+
+
+# ---- the fused GRU layer ---------------------------------------------------------------------------
+class _GRULayer(Function):
+    """One GRU layer in one direction over a whole sequence, as a single autograd node.
+
+    Takes the input projection ``gx`` (T, N, 3H), the initial ``h0`` (N, H),
+    ``w_hh`` (3H, H) and ``b_hh`` (3H,) or None; returns every step's h
+    (T, N, H) and the final h. Its two backward paths are those of ``_LSTMLayer``.
+    """
+
+    grad_fn_name = "GRULayerBackward"
+
+    @staticmethod
+    def forward(
+        ctx: Any, gx: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Optional[Tensor], reverse: bool
+    ) -> Tuple[Tensor, Tensor]:
+        xp = gx._backend.xp
+        steps, batch, hidden = gx.shape[0], gx.shape[1], h0.shape[1]
+        # sigmoid(x) = 0.5 * tanh(0.5 * x) + 0.5: the r and z columns of gx, W_hh^T and b_hh are
+        # scaled by 0.5 (W_hh^T and b_hh once, here), so r and z take one tanh, a multiply and an add.
+        scale = xp.ones(3 * hidden, dtype=gx._data.dtype)
+        scale[: 2 * hidden] = 0.5
+        w_hh_t = xp.ascontiguousarray(w_hh._data.T) * scale  # row-major: BLAS is faster on it than on a transpose
+        bias = None if b_hh is None else b_hh._data * scale
+        gates = xp.empty_like(gx._data)  # r, z, n of every step
+        hh = xp.empty_like(gates)  # every step's h @ W_hh^T + b_hh: backward needs the n part, which r scales
+        out = xp.empty((steps, batch, hidden), dtype=gates.dtype)
+        rz_part, n_part = slice(0, 2 * hidden), slice(2 * hidden, 3 * hidden)
+        h = h0._data
+        for t in reversed(range(steps)) if reverse else range(steps):
+            a = xp.multiply(gx._data[t], scale, out=gates[t])
+            xp.matmul(h, w_hh_t, out=hh[t])
+            if bias is not None:
+                hh[t] += bias
+            rz = a[:, rz_part]
+            rz += hh[t][:, rz_part]
+            xp.tanh(rz, out=rz)
+            rz *= 0.5
+            rz += 0.5
+            r, z, n = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, n_part]
+            n += r * hh[t][:, n_part]
+            xp.tanh(n, out=n)
+            h_new = xp.subtract(h, n, out=out[t])  # h' = n + z * (h - n), in the reference's order
+            h_new *= z
+            h = xp.add(n, h_new, out=h_new)
+        ctx.reverse = reverse
+        out, h_n = gx._new(out), gx._new(out[0 if reverse else steps - 1].copy())
+        ctx.save_for_backward(gx, h0, w_hh, b_hh, out, gx._new(gates), gx._new(hh))
+        return out, h_n
+
+    @staticmethod
+    def backward(ctx: Any, g_out: Tensor, g_h: Tensor) -> Tuple[Any, ...]:
+        if grad_mode.is_grad_enabled():  # create_graph=True: differentiate the replayed per-step graph
+            inputs = ctx.saved_tensors[:4]
+            return _replay_backward(ctx, inputs, lambda *a: _gru_reference(*a, ctx.reverse), (g_out, g_h))
+        saved = ctx.saved_tensors
+        xp = saved[0]._backend.xp
+        _, h0, w_hh, _, out, gates, hh = (None if t is None else t._data for t in saved)
+        steps, hidden = out.shape[0], out.shape[2]
+        needs = ctx.needs_input_grad
+        r, z, n = gates[..., :hidden], gates[..., hidden : 2 * hidden], gates[..., 2 * hidden :]
+        h_prev = _previous_states(xp, out, h0, ctx.reverse)
+        # d h'/d n, d h'/d z and d n/d r, through their pre-activations, for all steps at once;
+        # inside the loop each is then one multiply by the step's d h.
+        dn_from_h = (1 - z) * (1 - n * n)
+        dz_from_h = (h_prev - n) * z * (1 - z)
+        dr_from_n = hh[..., 2 * hidden :] * r * (1 - r)
+        d_hh = xp.empty_like(gates)  # the gradient of each step's h @ W_hh^T + b_hh
+        d_xn = xp.empty_like(out)  # ... and of gx's n part, the only part of gx's gradient that differs
+        d_out = g_out._data + 0  # becomes the total gradient of each step's h (a private copy)
+        dh = g_h._data
+        for t in range(steps) if ctx.reverse else reversed(range(steps)):
+            d_out[t] += dh
+            dh = d_out[t]
+            dn = xp.multiply(dh, dn_from_h[t], out=d_xn[t])
+            xp.multiply(dn, dr_from_n[t], out=d_hh[t][:, :hidden])
+            xp.multiply(dh, dz_from_h[t], out=d_hh[t][:, hidden : 2 * hidden])
+            xp.multiply(dn, r[t], out=d_hh[t][:, 2 * hidden :])
+            dh = dh * z[t]
+            dh += d_hh[t] @ w_hh
+        d_gx = xp.concatenate((d_hh[..., : 2 * hidden], d_xn), axis=2) if needs[0] else None
+        flat = d_hh.reshape(-1, 3 * hidden)
+        d_w_hh = flat.T @ h_prev.reshape(-1, hidden) if needs[2] else None
+        d_b_hh = flat.sum(0) if needs[3] else None
+        arrays = (d_gx, dh, d_w_hh, d_b_hh)
+        return tuple(None if a is None or not need else g_out._new(a) for a, need in zip(arrays, needs)) + (None,)
+
+
+def _gru_layer(gx: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Optional[Tensor], reverse: bool) -> Tuple[Tensor, State]:
+    """A GRU layer over the sequence from its input projection gx (T, N, 3H): (every h, (h_n,))."""
+    out, h_n = _GRULayer.apply(gx, h0, w_hh, b_hh, reverse)
+    return out, (h_n,)
+
+
+# ---- the fused Elman RNN layer ---------------------------------------------------------------------
+class _RNNLayer(Function):
+    """One tanh or relu RNN layer in one direction over a whole sequence, as a single autograd node.
+
+    Takes ``gx`` (T, N, H), the input projection with both biases if any, ``h0``
+    (N, H), ``w_hh`` (H, H) and the nonlinearity; returns every step's h and
+    the final h. Its two backward paths are those of ``_LSTMLayer``.
+    """
+
+    grad_fn_name = "RNNLayerBackward"
+
+    @staticmethod
+    def forward(
+        ctx: Any, gx: Tensor, h0: Tensor, w_hh: Tensor, nonlinearity: str, reverse: bool
+    ) -> Tuple[Tensor, Tensor]:
+        xp = gx._backend.xp
+        steps = gx.shape[0]
+        w_hh_t = xp.ascontiguousarray(w_hh._data.T)
+        out = xp.empty_like(gx._data)
+        h = h0._data
+        for t in reversed(range(steps)) if reverse else range(steps):
+            h = xp.matmul(h, w_hh_t, out=out[t])
+            h += gx._data[t]
+            if nonlinearity == "tanh":
+                xp.tanh(h, out=h)
+            else:
+                xp.maximum(h, 0, out=h)
+        ctx.reverse, ctx.nonlinearity = reverse, nonlinearity
+        out, h_n = gx._new(out), gx._new(out[0 if reverse else steps - 1].copy())
+        ctx.save_for_backward(gx, h0, w_hh, out)
+        return out, h_n
+
+    @staticmethod
+    def backward(ctx: Any, g_out: Tensor, g_h: Tensor) -> Tuple[Any, ...]:
+        if grad_mode.is_grad_enabled():  # create_graph=True: differentiate the replayed per-step graph
+            inputs = ctx.saved_tensors[:3]
+            return _replay_backward(
+                ctx, inputs, lambda *a: _rnn_reference(*a, ctx.nonlinearity, ctx.reverse), (g_out, g_h)
+            )
+        saved = ctx.saved_tensors
+        xp = saved[0]._backend.xp
+        _, h0, w_hh, out = (t._data for t in saved)
+        # d h / d pre-activation, from the output alone: 1 - h^2 for tanh, h > 0 for relu
+        d_act = 1 - out * out if ctx.nonlinearity == "tanh" else out > 0
+        d_pre = xp.empty_like(out)  # the gradient of each step's pre-activation, i.e. of gx
+        d_out = g_out._data + 0  # becomes the total gradient of each step's h (a private copy)
+        dh = g_h._data
+        for t in range(out.shape[0]) if ctx.reverse else reversed(range(out.shape[0])):
+            d_out[t] += dh
+            xp.multiply(d_out[t], d_act[t], out=d_pre[t])
+            dh = d_pre[t] @ w_hh
+        needs = ctx.needs_input_grad
+        d_w_hh = None
+        if needs[2]:
+            h_prev = _previous_states(xp, out, h0, ctx.reverse)
+            d_w_hh = d_pre.reshape(-1, out.shape[2]).T @ h_prev.reshape(-1, out.shape[2])
+        arrays = (d_pre, dh, d_w_hh)
+        return tuple(None if a is None or not need else g_out._new(a) for a, need in zip(arrays, needs)) + (None, None)
+
+
+def _rnn_layer(gx: Tensor, h0: Tensor, w_hh: Tensor, nonlinearity: str, reverse: bool) -> Tuple[Tensor, State]:
+    """An Elman RNN layer over the sequence from its input projection gx (T, N, H): (every h, (h_n,))."""
+    out, h_n = _RNNLayer.apply(gx, h0, w_hh, nonlinearity, reverse)
+    return out, (h_n,)

@@ -10,9 +10,10 @@ The input part ``x_t @ W_ih^T + b`` does not depend on the state, so a layer
 computes it for all time steps in one matrix product before the loop; the
 loop only adds ``h @ W_hh^T`` and applies the gates. Stacked layers feed each
 layer's outputs to the next; a bidirectional layer runs a second copy of the
-weights (the ``_reverse`` parameters) from the last step to the first. An
-LSTM layer runs its whole time loop as one fused autograd node
-(``nn/functional/rnn.py``); RNN and GRU record every step's tensor ops.
+weights (the ``_reverse`` parameters) from the last step to the first.
+Each layer runs its whole time loop, in each direction, as one fused
+autograd node (``nn/functional/rnn.py``); the cells record every step's
+tensor ops.
 
 Gates are stacked along the rows of the weights in PyTorch's order (LSTM:
 input, forget, cell, output; GRU: reset, update, new), so weights copied
@@ -32,7 +33,7 @@ from ...ops.linalg import addmm
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
-from ..functional.rnn import State, _gru_step, _lstm_layer, _lstm_step, _rnn_step, _run_steps
+from ..functional.rnn import State, _gru_layer, _gru_step, _lstm_layer, _lstm_step, _rnn_layer, _rnn_step
 from ..parameter import Parameter
 from .module import Module
 
@@ -240,16 +241,12 @@ class RNNBase(Module):
         if b_ih is not None and self.mode != "GRU":
             b_ih, b_hh = b_ih + b_hh, None  # both biases join the input projection
         gx = _project(x, param("weight_ih"), b_ih)
-        if self.mode == "LSTM":  # one fused autograd node for the whole sequence (see functional/rnn.py)
+        # one fused autograd node for the whole sequence (see functional/rnn.py)
+        if self.mode == "LSTM":
             return _lstm_layer(gx, state[0], state[1], param("weight_hh"), param("weight_hr"), reverse)
-        w_hh_t = param("weight_hh").t()
-        return _run_steps(lambda g, s: self._step(g, s, w_hh_t, b_hh), gx, state, reverse)
-
-    def _step(self, gx: Tensor, state: State, w_hh_t: Tensor, b_hh: Optional[Tensor]) -> State:
-        """One time step of an RNN or GRU layer: the new state from the step's input projection."""
         if self.mode == "GRU":
-            return (_gru_step(gx, state[0], w_hh_t, b_hh),)
-        return (_rnn_step(gx, state[0], w_hh_t, "tanh" if self.mode == "RNN_TANH" else "relu"),)
+            return _gru_layer(gx, state[0], param("weight_hh"), b_hh, reverse)
+        return _rnn_layer(gx, state[0], param("weight_hh"), "tanh" if self.mode == "RNN_TANH" else "relu", reverse)
 
 
 class RNN(RNNBase):
