@@ -98,6 +98,43 @@ def _normalize_grads(g: Any, x: Any, weight: Any, mean: Any, rsqrt: Any, eps: fl
     return grad_x, grad_w, grad_b
 
 
+def _fused_forward(
+    ctx: Any,
+    x: Tensor,
+    weight: Optional[Tensor],
+    view: Any,
+    params: Tuple[Any, Any],
+    kernel: Any,
+    dims: Tuple[int, ...],
+    eps: float,
+    stat_shape: Tuple[int, ...],
+) -> Tuple[Tensor, Tensor, Tensor]:
+    """Run a backend's fused normalization ``kernel`` on ``view`` (x's array as the kernel takes it) and record
+    what its backward needs; the statistics come back shaped ``stat_shape``, without gradient."""
+    y, mean, var = kernel(view, *params, eps)
+    ctx.dims, ctx.eps, ctx.stats = dims, eps, (mean, var)
+    ctx.save_for_backward(x, weight)
+    stats = (x._new(mean.reshape(stat_shape)), x._new(var.reshape(stat_shape)))
+    ctx.mark_non_differentiable(*stats)
+    return (x._new(y.reshape(x.shape)),) + stats
+
+
+def _fused_backward(
+    ctx: Any, g: Tensor, x: Tensor, view: Any, weight: Any, kernel: Any, param_shape: Tuple[int, ...]
+) -> Tuple[Any, ...]:
+    """The gradients of ``_fused_forward`` from the backend's fused ``kernel``: x's in x's shape, weight's and
+    bias's in ``param_shape`` (None where not needed)."""
+    gx, gw, gb = kernel(g._data.reshape(view.shape), view, weight, *ctx.stats, ctx.eps)
+    needs = ctx.needs_input_grad
+    return (
+        g._new(gx.reshape(x.shape)) if needs[0] else None,
+        g._new(gw.reshape(param_shape)) if needs[1] else None,
+        g._new(gb.reshape(param_shape)) if needs[2] else None,
+        None,
+        None,
+    )
+
+
 class _BatchNorm(_Normalize):
     """Batch norm: statistics per channel (dim 1) over every other dim, by the backend's fused kernels.
 
@@ -111,32 +148,22 @@ class _BatchNorm(_Normalize):
     def forward(
         ctx: Any, x: Tensor, weight: Optional[Tensor], bias: Optional[Tensor], dims: Tuple[int, ...], eps: float
     ) -> Tuple[Tensor, Tensor, Tensor]:
-        flat = x._data.reshape(x.shape[0], x.shape[1], -1)
-        w, b = _affine(x, weight, 1), _affine(x, bias, 0)
-        y, mean, var = x._backend.batch_norm(flat, w, b, eps)
-        ctx.dims, ctx.eps, ctx.stats = dims, eps, (mean, var)
-        ctx.save_for_backward(x, weight)
-        stats = (x._new(mean), x._new(var))
-        ctx.mark_non_differentiable(*stats)
-        return (x._new(y.reshape(x.shape)),) + stats
+        params = (_affine(x, weight, 1), _affine(x, bias, 0))
+        return _fused_forward(ctx, x, weight, _channels(x), params, x._backend.batch_norm, dims, eps, (x.shape[1],))
 
     @staticmethod
     def backward(ctx: Any, g: Tensor, *_: Any) -> Any:
         if grad_mode.is_grad_enabled():
             return _Normalize.backward(ctx, g)
         x, weight = ctx.saved_tensors
-        flat = x._data.reshape(x.shape[0], x.shape[1], -1)
-        gx, gw, gb = x._backend.batch_norm_backward(
-            g._data.reshape(flat.shape), flat, _affine(x, weight, 1), *ctx.stats, ctx.eps
-        )
-        needs, per_channel = ctx.needs_input_grad, (1, -1) + (1,) * (x.ndim - 2)
-        return (
-            g._new(gx.reshape(x.shape)) if needs[0] else None,
-            g._new(gw.reshape(per_channel)) if needs[1] else None,
-            g._new(gb.reshape(per_channel)) if needs[2] else None,
-            None,
-            None,
-        )
+        per_channel = (1, -1) + (1,) * (x.ndim - 2)
+        kernel = x._backend.batch_norm_backward
+        return _fused_backward(ctx, g, x, _channels(x), _affine(x, weight, 1), kernel, per_channel)
+
+
+def _channels(x: Tensor) -> Any:
+    """x's array as (N, C, L): the channels in the middle, every position of a sample after them (a view)."""
+    return x._data.reshape(x.shape[0], x.shape[1], -1)
 
 
 def _affine(x: Tensor, param: Optional[Tensor], default: float) -> Any:
@@ -160,33 +187,18 @@ class _LayerNorm(_Normalize):
     def forward(
         ctx: Any, x: Tensor, weight: Optional[Tensor], bias: Optional[Tensor], dims: Tuple[int, ...], eps: float
     ) -> Tuple[Tensor, Tensor, Tensor]:
-        rows = _rows(x, dims)
-        w, b = _flat(x, weight), _flat(x, bias)
-        y, mean, var = x._backend.layer_norm(rows, w, b, eps)
-        ctx.dims, ctx.eps, ctx.stats = dims, eps, (mean, var)
-        ctx.save_for_backward(x, weight)
         per_row = x.shape[: x.ndim - len(dims)] + (1,) * len(dims)
-        stats = (x._new(mean.reshape(per_row)), x._new(var.reshape(per_row)))
-        ctx.mark_non_differentiable(*stats)
-        return (x._new(y.reshape(x.shape)),) + stats
+        params = (_flat(x, weight), _flat(x, bias))
+        return _fused_forward(ctx, x, weight, _rows(x, dims), params, x._backend.layer_norm, dims, eps, per_row)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor, *_: Any) -> Any:
         if grad_mode.is_grad_enabled():
             return _Normalize.backward(ctx, g)
         x, weight = ctx.saved_tensors
-        rows = _rows(x, ctx.dims)
-        gx, gw, gb = x._backend.layer_norm_backward(
-            g._data.reshape(rows.shape), rows, _flat(x, weight), *ctx.stats, ctx.eps
-        )
-        needs, features = ctx.needs_input_grad, x.shape[x.ndim - len(ctx.dims) :]
-        return (
-            g._new(gx.reshape(x.shape)) if needs[0] else None,
-            g._new(gw.reshape(features)) if needs[1] else None,
-            g._new(gb.reshape(features)) if needs[2] else None,
-            None,
-            None,
-        )
+        features = x.shape[x.ndim - len(ctx.dims) :]
+        kernel = x._backend.layer_norm_backward
+        return _fused_backward(ctx, g, x, _rows(x, ctx.dims), _flat(x, weight), kernel, features)
 
 
 def _rows(x: Tensor, dims: Tuple[int, ...]) -> Any:
