@@ -120,6 +120,12 @@ inline void copy_row(const T* src, int64_t step, int64_t n, T* dst) {
     for (int64_t x = 0; x < n; ++x) dst[x] = src[x * s];
 }
 
+// dst[q] = src[q * step] for q < n, vectorised in the common case of contiguous rows.
+template <typename T>
+inline void copy_any_row(const T* src, int64_t step, int64_t n, T* dst) {
+    step == 1 ? copy_row<1>(src, 1, n, dst) : copy_row<0>(src, step, n, dst);
+}
+
 // The window geometry of a 2-d convolution or pool, checked once.
 struct Window2d {
     int64_t kh, kw, sh, sw, dh, dw, ph, pw, oh, ow;

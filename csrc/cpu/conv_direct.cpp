@@ -36,12 +36,6 @@ struct Simd {
     static void store(T* p, const vec& v, int64_t n) { std::memcpy(p, &v, n * sizeof(T)); }  // the first n lanes
 };
 
-// dst[q] = src[q * step] for q < n, vectorised in the common case of contiguous rows.
-template <typename T>
-void copy_any_row(const T* src, int64_t step, int64_t n, T* dst) {
-    step == 1 ? copy_row<1>(src, 1, n, dst) : copy_row<0>(src, step, n, dst);
-}
-
 // Samples of the input copied into zero-bordered planes (samples, C, rows, cols), wide enough that every vector
 // load of a block of outputs stays inside; the lanes past the output's right edge read real values or zeros
 // and are thrown away (forward) or masked (weight gradient).
@@ -236,7 +230,6 @@ void direct_weight_grad(const Strided<T>& x, const Strided<T>& grad, const Windo
 }
 
 // Stride 1 and a 4-d input, or ValueError.
-
 void check_direct(const py::array& x, const Window2d& g, const char* kernel) {
     check_rank(x, 4, kernel, "input (N, C, H, W)");
     if (g.sh != 1 || g.sw != 1) throw py::value_error(std::string(kernel) + ": only stride 1 is supported");

@@ -54,8 +54,7 @@ void im2col_kernel(const Strided<T>& in, const Window2d& g, T* cols) {
         const T* plane = in.data + n * in.strides[0] + c * in.strides[1];
         std::vector<T> padded(pad.rows * pad.cols, T(0));
         for (int64_t r = 0; r < H; ++r)
-            for (int64_t q = 0; q < W; ++q)
-                padded[(r + g.ph) * pad.cols + q + g.pw] = plane[r * in.strides[2] + q * in.strides[3]];
+            copy_any_row(plane + r * in.strides[2], in.strides[3], W, padded.data() + (r + g.ph) * pad.cols + g.pw);
         im2col_plane<Step>(padded.data(), pad, g, N * P, cols + c * g.taps() * N * P + n * P);
     }
 }

@@ -130,6 +130,8 @@ def _geometry_2d(geom: Geometry) -> Geometry:
 # 9,216 values (3x3, 32 channels) BLAS wins, by 1.7-1.9x at ResNet's 3x3 layers.
 _DIRECT_MAX_WEIGHT = 4096
 
+_KERNEL_DTYPES = ({np.dtype(np.float32)}, {np.dtype(np.float64)})  # the dtype sets a call to _C may hold
+
 
 def _height_one(a: Any, geom: Geometry) -> Any:
     """An array of a 1-d convolution (N, C, L) as a 2-d one over a height of 1 (a view), to go with
@@ -174,12 +176,14 @@ class CpuBackend(Backend):
 
     Each override falls back to ``Backend`` (the NumPy path) when the
     extension is off or the case is not one the C++ kernel covers (3-d
-    windows, integer or half dtypes).
+    windows, integer or half dtypes, arrays of different dtypes).
     """
 
-    def _native(self, *arrays: Any, spatial: int = 2) -> bool:
-        """Whether ``_C`` takes this call: enabled, float32/float64, 1-d or 2-d windows."""
-        return _enabled and spatial <= 2 and all(a.dtype in (np.float32, np.float64) for a in arrays)
+    def _native(self, *arrays: Optional[Any], spatial: int = 2) -> bool:
+        """Whether ``_C`` takes this call: enabled, 1-d or 2-d windows, and the arrays (None ignored) all of one
+        dtype, float32 or float64: each kernel runs in a single type, so a mixed call stays on NumPy."""
+        dtypes = {a.dtype for a in arrays if a is not None}
+        return _enabled and spatial <= 2 and dtypes in _KERNEL_DTYPES
 
     # ---- convolution: im2col and col2im in C++, the products in BLAS; small layers direct -------------
     @staticmethod
@@ -266,12 +270,12 @@ class CpuBackend(Backend):
 
     # ---- batch norm: two passes over the data instead of a temporary per operator -------------------
     def batch_norm(self, x: Any, weight: Any, bias: Any, eps: float) -> Tuple[Any, Any, Any]:
-        if not self._native(x, weight, bias) or not x.dtype == weight.dtype == bias.dtype:
+        if not self._native(x, weight, bias):
             return super().batch_norm(x, weight, bias, eps)
         return _C.batch_norm(x, *map(np.ascontiguousarray, (weight, bias)), eps)
 
     def batch_norm_backward(self, g: Any, x: Any, weight: Any, mean: Any, var: Any, eps: float) -> Tuple[Any, Any, Any]:
-        if not self._native(g, x, weight, mean, var) or len({a.dtype for a in (g, x, weight, mean, var)}) > 1:
+        if not self._native(g, x, weight, mean, var):
             return super().batch_norm_backward(g, x, weight, mean, var, eps)
         return _C.batch_norm_backward(g, x, *map(np.ascontiguousarray, (weight, mean, var)), eps)
 
@@ -283,18 +287,17 @@ class CpuBackend(Backend):
         return _C.log_softmax(x, axis) if self._native(x) else super().log_softmax(x, axis)
 
     def softmax_backward(self, y: Any, g: Any, axis: int) -> Any:
-        if not self._native(y, g) or y.dtype != g.dtype:
+        if not self._native(y, g):
             return super().softmax_backward(y, g, axis)
         return _C.softmax_backward(y, g, axis)
 
     def log_softmax_backward(self, y: Any, g: Any, axis: int) -> Any:
-        if not self._native(y, g) or y.dtype != g.dtype:
+        if not self._native(y, g):
             return super().log_softmax_backward(y, g, axis)
         return _C.log_softmax_backward(y, g, axis)
 
     def layer_norm(self, x: Any, weight: Optional[Any], bias: Optional[Any], eps: float) -> Tuple[Any, Any, Any]:
-        params = [p for p in (weight, bias) if p is not None]
-        if not self._native(x, *params) or any(p.dtype != x.dtype for p in params):
+        if not self._native(x, weight, bias):
             return super().layer_norm(x, weight, bias, eps)
         weight, bias = (None if p is None else np.ascontiguousarray(p) for p in (weight, bias))
         return _C.layer_norm(x, weight, bias, eps)
@@ -302,20 +305,19 @@ class CpuBackend(Backend):
     def layer_norm_backward(
         self, g: Any, x: Any, weight: Optional[Any], mean: Any, var: Any, eps: float
     ) -> Tuple[Any, Any, Any]:
-        arrays = [a for a in (g, x, weight, mean, var) if a is not None]
-        if not self._native(*arrays) or len({a.dtype for a in arrays}) > 1:
+        if not self._native(g, x, weight, mean, var):
             return super().layer_norm_backward(g, x, weight, mean, var, eps)
         weight = None if weight is None else np.ascontiguousarray(weight)
         return _C.layer_norm_backward(g, x, weight, *map(np.ascontiguousarray, (mean, var)), eps)
 
     # ---- along one axis: a plain add per element, where NumPy's add.at runs a generic loop for each -----
     def index_add(self, out: Any, axis: int, index: Any, src: Any) -> None:
-        if not self._native(out, src) or out.dtype != src.dtype:
+        if not self._native(out, src):
             return super().index_add(out, axis, index, src)
         _C.index_add(out, axis, index.astype(np.int64, copy=False), src)
 
     def scatter_add(self, out: Any, axis: int, index: Any, src: Any) -> None:
-        if not self._native(out, src) or out.dtype != src.dtype:
+        if not self._native(out, src):
             return super().scatter_add(out, axis, index, src)
         _C.scatter_add(out, axis, index.astype(np.int64, copy=False), src)
 
