@@ -48,6 +48,14 @@ py::tuple layer_norm(const py::array& x, const py::object& weight, const py::obj
 py::tuple layer_norm_backward(const py::array& grad, const py::array& x, const py::object& weight,
                               const py::array& mean, const py::array& var, double eps);
 
+// lstm.cpp: one LSTM step's pointwise part, written into the given arrays, for pre-activations gx + hw (N, 4H)
+// in blocks i | f | g | o: gates (activated), c = f * c_prev + i * g, tanh_c = tanh(c) and h = o * tanh_c. The
+// backward reads d_c, the gradient of c, and overwrites it with that of c_prev; it writes that of gx into d_gates.
+void lstm_cell(const py::array& gx, const py::array& hw, const py::array& c_prev, const py::array& gates,
+               const py::array& c, const py::array& tanh_c, const py::array& h);
+void lstm_cell_backward(const py::array& gates, const py::array& c_prev, const py::array& tanh_c,
+                        const py::array& d_h, const py::array& d_c, const py::array& d_gates);
+
 // gemm.cpp: the teaching matrix product, for the benchmarks to compare with BLAS.
 py::array gemm(const py::array& a, const py::array& b);
 

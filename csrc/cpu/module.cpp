@@ -112,6 +112,13 @@ PYBIND11_MODULE(_C, m) {
     m.def("layer_norm_backward", &mt::layer_norm_backward,
           "The gradients of layer_norm: (grad_x (M, D), grad_weight (D,), grad_bias (D,)).", py::arg("grad"),
           py::arg("x"), py::arg("weight"), py::arg("mean"), py::arg("var"), py::arg("eps"));
+    m.def("lstm_cell", &mt::lstm_cell,
+          "One LSTM step from pre-activations gx + hw (N, 4H): writes gates, c, tanh(c) and h in place.",
+          py::arg("gx"), py::arg("hw"), py::arg("c_prev"), py::arg("gates"), py::arg("c"), py::arg("tanh_c"),
+          py::arg("h"));
+    m.def("lstm_cell_backward", &mt::lstm_cell_backward,
+          "The backward of lstm_cell: writes d_gates, and turns d_c (of c) into the gradient of c_prev, in place.",
+          py::arg("gates"), py::arg("c_prev"), py::arg("tanh_c"), py::arg("d_h"), py::arg("d_c"), py::arg("d_gates"));
     m.def("gemm", &mt::gemm, "The teaching tiled matrix product a @ b (benchmarks only; BLAS is faster).",
           py::arg("a"), py::arg("b"));
 }

@@ -8,58 +8,14 @@
 // Sums add up in double, so float32 results do not drift on long slices.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 #include "kernels.h"
+#include "vmath.h"
 
 namespace minitorch {
 
 namespace {
-
-template <typename To, typename From>
-inline To bits_as(From v) {
-    To out;
-    std::memcpy(&out, &v, sizeof(To));
-    return out;
-}
-
-// `take ? c : v` as bit operations. Written as a ternary, GCC turns a clamp followed by arithmetic
-// into branches over floating-point operations that may trap, and then declines to vectorise.
-inline float select(bool take, float c, float v) {
-    const uint32_t mask = 0u - uint32_t(take);
-    return bits_as<float>((bits_as<uint32_t>(v) & ~mask) | (bits_as<uint32_t>(c) & mask));
-}
-
-// exp(x) written so that the compiler can vectorise a loop that calls it (std::exp is a library
-// call it cannot). Cephes' expf: x = n ln2 + r with |r| <= ln2 / 2, exp(r) by a degree-6
-// polynomial (about 1 ulp), then times 2^n, built in the exponent bits in two halves so that
-// subnormal results come out right. Above 89 x is clamped to 89, which overflows to inf as it
-// should. Below -104, where float32's exp rounds to 0 (the masked scores of causal attention are
-// -inf), a select gives 0, and the arithmetic runs on a harmless 0 instead: a product that
-// underflows costs the CPU a microcode assist, which made masked rows three times slower.
-// nan compares false throughout and stays nan. float64 keeps std::exp.
-inline float exp_(float x) {
-    constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-    const bool zero = x < -104.0f;
-    const float xc = select(zero, 0.0f, select(x > 89.0f, 89.0f, x));
-    const float big = xc * 1.44269504f + kRound;
-    const float n = big - kRound;
-    const float r = (xc - n * 0.693359375f) - n * -2.12194440e-4f;  // ln2 in two parts: n * hi is exact
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    const int32_t k = bits_as<int32_t>(big) - bits_as<int32_t>(kRound);  // n as an integer, in [-150, 128]
-    const int32_t k1 = k / 2, k2 = k - k1;                                   // each in [-75, 64]: normal
-    const float scaled = p * bits_as<float>(uint32_t(k1 + 127) << 23) * bits_as<float>(uint32_t(k2 + 127) << 23);
-    return select(zero, 0.0f, scaled);
-}
-
-inline double exp_(double x) { return std::exp(x); }
 
 // The four ops. Each slice s along the axis sums sum_term over its elements (after its max, when
 // Shift is set); coef turns the max and the sum into one number, and value gives each result.

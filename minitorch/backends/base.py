@@ -179,6 +179,47 @@ class Backend:
             gx = rstd * (gh - gh.sum(axis=1, keepdims=True) / d - xhat * (gh * xhat).sum(axis=1, keepdims=True) / d)
         return gx, (g * xhat).sum(axis=0), g.sum(axis=0)
 
+    # One time step of an LSTM cell, its elementwise part: the matrix products around it are the caller's.
+    # Arrays are (N, 4H) for the four blocks of gates i | f | g | o, or (N, H); results go into the given arrays.
+    def lstm_cell(self, gx: Any, hw: Any, c_prev: Any, gates: Any, c: Any, tanh_c: Any, h: Any) -> None:
+        """From the pre-activations ``gx + hw``, write the gates (sigmoid for i, f, o; tanh for g) into ``gates``,
+        ``c = f * c_prev + i * g`` into ``c``, ``tanh(c)`` into ``tanh_c`` and ``h = o * tanh(c)`` into ``h``.
+
+        sigmoid(x) = (1 + tanh(x / 2)) / 2, so one tanh pass over all four blocks gives every gate.
+        """
+        xp, n, hidden = self.xp, c.shape[0], c.shape[1]
+        scale = xp.asarray((0.5, 0.5, 1, 0.5), dtype=gates.dtype)[:, None]  # per block: 1/2 for a sigmoid, 1 for g
+        z = xp.add(gx, hw, out=gates).reshape(n, 4, hidden)  # a view: it splits the unit-stride dim
+        z *= scale
+        xp.tanh(z, out=z)
+        z *= scale
+        z += 1 - scale
+        i, f, g, o = z[:, 0], z[:, 1], z[:, 2], z[:, 3]
+        xp.multiply(f, c_prev, out=c)
+        c += i * g
+        xp.tanh(c, out=tanh_c)
+        xp.multiply(o, tanh_c, out=h)
+
+    def lstm_cell_backward(self, gates: Any, c_prev: Any, tanh_c: Any, d_h: Any, d_c: Any, d_gates: Any) -> None:
+        """The backward of ``lstm_cell``, given the gradient ``d_h`` of h: write that of the pre-activations into
+        ``d_gates``, and turn ``d_c``, the gradient of c from later steps, into that of ``c_prev``, in place.
+
+        The gradient reaching c is d_c plus d_h * o * (1 - tanh(c)²) through h; each gate's is that times what the
+        gate multiplies, times its activation's derivative, y (1 - y) for a sigmoid and (1 + y)(1 - y) for tanh.
+        """
+        xp, n, hidden = self.xp, d_c.shape[0], d_c.shape[1]
+        z, dz = gates.reshape(n, 4, hidden), d_gates.reshape(n, 4, hidden)
+        i, f, g, o = z[:, 0], z[:, 1], z[:, 2], z[:, 3]
+        d_c += d_h * o * (1 - tanh_c * tanh_c)
+        xp.multiply(d_c, g, out=dz[:, 0])
+        xp.multiply(d_c, c_prev, out=dz[:, 1])
+        xp.multiply(d_c, i, out=dz[:, 2])
+        xp.multiply(d_h, tanh_c, out=dz[:, 3])
+        d_act = z + xp.asarray((0, 0, 1, 0), dtype=z.dtype)[:, None]  # y + 1 for the tanh block, y for the others
+        d_act *= 1 - z
+        dz *= d_act
+        d_c *= f
+
     # Along one axis, with integer indices the caller has checked: every value inside ``out`` (or ``x``) there.
     def index_add(self, out: Any, axis: int, index: Any, src: Any) -> None:
         """Add, in place, ``src``'s slice m along ``axis`` into ``out``'s slice ``index[m]`` (``index`` is 1-d).

@@ -326,10 +326,28 @@ class CpuBackend(Backend):
             return super().gather(x, axis, index)
         return _C.gather(x, axis, index.astype(np.int64, copy=False))
 
+    # ---- an LSTM step: one pass over each row instead of a dozen NumPy passes ------------------------------
+    def lstm_cell(self, gx: Any, hw: Any, c_prev: Any, gates: Any, c: Any, tanh_c: Any, h: Any) -> None:
+        arrays = (gx, hw, c_prev, gates, c, tanh_c, h)
+        if not (self._native(*arrays) and _rows_contiguous(*arrays)):
+            return super().lstm_cell(*arrays)
+        _C.lstm_cell(*arrays)
+
+    def lstm_cell_backward(self, gates: Any, c_prev: Any, tanh_c: Any, d_h: Any, d_c: Any, d_gates: Any) -> None:
+        arrays = (gates, c_prev, tanh_c, d_h, d_c, d_gates)
+        if not (self._native(*arrays) and _rows_contiguous(*arrays)):
+            return super().lstm_cell_backward(*arrays)
+        _C.lstm_cell_backward(*arrays)
+
     @staticmethod
     def _divisors(divisor: Any, geom: Geometry, dtype: Any) -> np.ndarray:
         """The divisor of every window as an ``(oh, ow)`` array (it may be given as one number)."""
         return np.ascontiguousarray(np.broadcast_to(np.asarray(divisor, dtype=dtype), geom.out))
+
+
+def _rows_contiguous(*arrays: Any) -> bool:
+    """Whether every array is 2-d with unit stride along its rows, what ``_C.lstm_cell`` reads (rows may lie apart)."""
+    return all(a.ndim == 2 and (a.shape[1] <= 1 or a.strides[1] == a.itemsize) for a in arrays)
 
 
 def _geometry_args(geom: Geometry) -> Tuple[int, ...]:

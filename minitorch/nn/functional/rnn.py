@@ -92,20 +92,6 @@ def _rnn_reference(gx: Tensor, h0: Tensor, w_hh: Tensor, nonlinearity: str, reve
 
 
 # ---- the fused LSTM layer --------------------------------------------------------------------------
-def _gate_constants(xp: Any, hidden: int, dtype: Any) -> Tuple[Any, Any]:
-    """Per-column constants that let all four gates share one tanh pass.
-
-    sigmoid(x) = 0.5 * tanh(0.5 * x) + 0.5, so with ``scale`` = 0.5 on the
-    sigmoid gates (i, f, o) and 1 on the candidate g, every gate is
-    ``scale * tanh(scale * pre) + shift`` with ``shift`` = 0.5 or 0.
-    """
-    scale = xp.full(4 * hidden, 0.5, dtype=dtype)
-    scale[2 * hidden : 3 * hidden] = 1
-    shift = xp.full(4 * hidden, 0.5, dtype=dtype)
-    shift[2 * hidden : 3 * hidden] = 0
-    return scale, shift
-
-
 def _previous_states(xp: Any, out: Any, h0: Any, reverse: bool) -> Any:
     """The h each step started from (T, N, H): h0, then the outputs shifted one step along the direction of travel."""
     return xp.concatenate((out[1:], h0[None])) if reverse else xp.concatenate((h0[None], out[:-1]))
@@ -134,13 +120,11 @@ class _LSTMLayer(Function):
     def forward(
         ctx: Any, gx: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, w_hr: Optional[Tensor], reverse: bool
     ) -> Tuple[Tensor, Tensor, Tensor]:
-        xp = gx._backend.xp
+        backend = gx._backend
+        xp = backend.xp
         steps, batch, hidden = gx.shape[0], gx.shape[1], c0.shape[1]
-        scale, shift = _gate_constants(xp, hidden, gx._data.dtype)
-        # Each step scales its pre-activations (gx[t] by one multiply, h @ W_hh^T through
-        # W_hh^T's columns, scaled once here); then one tanh, a multiply and an add give all four gates.
-        gates = xp.empty_like(gx._data)
-        w_hh_t = xp.ascontiguousarray(w_hh._data.T) * scale  # row-major: BLAS is faster on it than on a transpose
+        gates = xp.empty_like(gx._data)  # every step's activated gates i | f | g | o
+        w_hh_t = xp.ascontiguousarray(w_hh._data.T)  # row-major: BLAS is faster on it than on a transpose
         w_hr_t = None if w_hr is None else w_hr._data.T
         cells = xp.empty((steps, batch, hidden), dtype=gates.dtype)
         tanh_cells = xp.empty_like(cells)
@@ -148,20 +132,11 @@ class _LSTMLayer(Function):
         out = xp.empty((steps, batch, h0.shape[1]), dtype=gates.dtype)
         h, c = h0._data, c0._data
         for t in reversed(range(steps)) if reverse else range(steps):
-            z = xp.multiply(gx._data[t], scale, out=gates[t])
-            z += h @ w_hh_t
-            xp.tanh(z, out=z)
-            z *= scale
-            z += shift
-            i, f, g, o = (z[:, k * hidden : (k + 1) * hidden] for k in range(4))
-            c = xp.multiply(f, c, out=cells[t])
-            c += i * g
-            xp.tanh(c, out=tanh_cells[t])
-            if w_hr_t is None:
-                h = xp.multiply(o, tanh_cells[t], out=out[t])
-            else:
-                xp.multiply(o, tanh_cells[t], out=hidden_out[t])
-                h = xp.matmul(hidden_out[t], w_hr_t, out=out[t])
+            # The product in BLAS, the dozen elementwise operations of the cell in one backend call.
+            h_t = out[t] if w_hr_t is None else hidden_out[t]
+            backend.lstm_cell(gx._data[t], h @ w_hh_t, c, gates[t], cells[t], tanh_cells[t], h_t)
+            h = h_t if w_hr_t is None else xp.matmul(h_t, w_hr_t, out=out[t])
+            c = cells[t]
         last = 0 if reverse else steps - 1
         ctx.reverse = reverse
         out, h_n, c_n = gx._new(out), gx._new(out[last].copy()), gx._new(cells[last].copy())
@@ -175,38 +150,24 @@ class _LSTMLayer(Function):
             inputs = ctx.saved_tensors[:5]
             return _replay_backward(ctx, inputs, lambda *a: _lstm_reference(*a, ctx.reverse), (g_out, g_h, g_c))
         saved = ctx.saved_tensors
-        xp = saved[0]._backend.xp
+        backend = saved[0]._backend
+        xp = backend.xp
         gx, h0, c0, w_hh, w_hr, out, gates, cells, tanh_cells, hidden_out = (
             None if t is None else t._data for t in saved
         )
         steps, hidden, reverse = gates.shape[0], cells.shape[2], ctx.reverse
         needs = ctx.needs_input_grad
-        i, f, g, o = (gates[..., k * hidden : (k + 1) * hidden] for k in range(4))
-        # d gate / d pre-activation is y * (1 - y) for a sigmoid gate and (1 + y) * (1 - y)
-        # for the tanh candidate g: (y + is_g) * (1 - y) for all four at once.
-        is_g = xp.zeros(4 * hidden, dtype=gates.dtype)
-        is_g[2 * hidden : 3 * hidden] = 1
-        d_c_from_h = (1 - tanh_cells * tanh_cells) * o  # d h / d c = o * (1 - tanh(c)^2)
         order = list(reversed(range(steps))) if reverse else list(range(steps))
         c_prev = [c0 if n == 0 else cells[order[n - 1]] for n in range(steps)]
         d_gates = xp.empty_like(gates)  # the gradient of each step's pre-activations, i.e. of gx
         d_out = g_out._data + 0  # becomes the total gradient of each step's h (a private copy)
-        dh, dc = g_h._data, g_c._data
+        dh, dc = g_h._data, xp.array(g_c._data, order="C")  # dc is updated in place, step by step
         for n in reversed(range(steps)):
             t = order[n]
             d_out[t] += dh
             d_hidden = d_out[t] if w_hr is None else d_out[t] @ w_hr
-            dc = dc + d_hidden * d_c_from_h[t]
-            dz = d_gates[t]
-            xp.multiply(dc, g[t], out=dz[:, :hidden])
-            xp.multiply(dc, c_prev[n], out=dz[:, hidden : 2 * hidden])
-            xp.multiply(dc, i[t], out=dz[:, 2 * hidden : 3 * hidden])
-            xp.multiply(d_hidden, tanh_cells[t], out=dz[:, 3 * hidden :])
-            d_act = gates[t] + is_g
-            d_act *= 1 - gates[t]
-            dz *= d_act
-            dc = dc * f[t]
-            dh = dz @ w_hh
+            backend.lstm_cell_backward(gates[t], c_prev[n], tanh_cells[t], d_hidden, dc, d_gates[t])
+            dh = d_gates[t] @ w_hh
         flat_dz = d_gates.reshape(-1, 4 * hidden)
         d_w_hh = d_w_hr = None
         if needs[3]:  # sum over steps of dz_t^T h_{t-1}, as one product over all steps
