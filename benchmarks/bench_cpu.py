@@ -224,7 +224,7 @@ KERNELS: Dict[str, Tuple[Callable[[object], Step], int, float]] = {
 }
 
 
-# ---- softmax, cross-entropy and layer norm: the Transformer step's kernels besides the products -------------
+# ---- softmax, cross-entropy, layer norm and GELU: the Transformer step's kernels besides the products -------
 def cross_entropy_case(n: int, classes: int) -> Callable[[object], Step]:
     rng = np.random.default_rng(0)
     x0, t0 = rng.standard_normal((n, classes), dtype=np.float32), rng.integers(0, classes, n)
@@ -263,6 +263,14 @@ KERNELS.update(
         "cross_entropy fwd+bwd, 1024x65": (cross_entropy_case(1024, 65), 20, 0),
         "layer_norm fwd+bwd, 1024x128": (layer_norm_case((16 * 64, 128)), 20, 0),
         "layer_norm fwd+bwd, 8x64x768": (layer_norm_case((8, 64, 768)), 5, 0),
+        **{
+            f"gelu approximate={a} fwd+bwd, 16x64x512": (
+                unary_case((16, 64, 512), lambda lib, x, a=a: _f(lib).gelu(x, approximate=a)),
+                10,
+                0,
+            )
+            for a in ("none", "tanh")
+        },
     }
 )
 

@@ -1,5 +1,6 @@
 """What the tests of the C++ kernels (``minitorch._C``) share: the module where it was built, a mark that
-skips without it, and the NumPy path they are compared with. The ``cpp`` fixture (conftest.py) switches the
+skips without it, the NumPy path they are compared with, a spy on the calls that reach the module, and
+non-contiguous layouts of test arrays. The ``cpp`` fixture (conftest.py) switches the
 kernels on for a test module, so these tests run under MINITORCH_CPP=0 as well."""
 
 from __future__ import annotations
@@ -19,3 +20,34 @@ except ImportError:
 
 requires_extension = pytest.mark.skipif(_C is None, reason="minitorch._C is not built (pip install -e .)")
 NUMPY = Backend(np, CPU)  # the reference: the base class is the NumPy path
+
+
+class Spy:
+    """Stands in for minitorch._C (``monkeypatch.setattr(cpu, "_C", Spy())``) and records which of its functions
+    were called."""
+
+    def __init__(self) -> None:
+        self.called = []
+
+    def __getattr__(self, name):
+        self.called.append(name)
+        return getattr(_C, name)
+
+
+LAYOUTS = ("contiguous", "transposed", "sliced", "reversed", "expanded")
+
+
+def layout(a: np.ndarray, kind: str, dim: int) -> np.ndarray:
+    """``a``'s values in another memory order, as a view NumPy will not copy; ``dim`` is the dim that is stepped,
+    reversed or broadcast. "expanded" broadcasts the first slice along ``dim`` (stride 0), so its values change."""
+    if kind == "transposed":  # memory holds the dims in reverse order
+        return np.ascontiguousarray(a.transpose()).transpose()
+    if kind == "sliced":  # every other element of a bigger buffer along `dim`
+        big = np.zeros(a.shape[:dim] + (2 * a.shape[dim],) + a.shape[dim + 1 :], a.dtype)
+        big[(slice(None),) * dim + (slice(None, None, 2),)] = a
+        return big[(slice(None),) * dim + (slice(None, None, 2),)]
+    if kind == "reversed":  # a negative stride along `dim`
+        return np.flip(np.flip(a, dim).copy(), dim)
+    if kind == "expanded":
+        return np.broadcast_to(a[(slice(None),) * dim + (slice(0, 1),)], a.shape)
+    return a

@@ -17,7 +17,7 @@ from minitorch.autograd import gradcheck
 from minitorch.backends import cpu
 from minitorch.nn.functional.rnn import _lstm_layer
 
-from cpp_kernels import _C, NUMPY, requires_extension
+from cpp_kernels import _C, NUMPY, Spy, requires_extension
 from helpers import TOLERANCES
 
 pytestmark = requires_extension
@@ -104,17 +104,6 @@ def test_tanh_and_sigmoid_accuracy(cpp, dtype):
     assert np.isnan(sigmoid[-1]) and np.all((sigmoid[~np.isnan(x)] >= 0) & (sigmoid[~np.isnan(x)] <= 1))
 
 
-class _Spy:
-    """Stands in for minitorch._C and records which of its functions were called."""
-
-    def __init__(self) -> None:
-        self.called = []
-
-    def __getattr__(self, name):
-        self.called.append(name)
-        return getattr(_C, name)
-
-
 def _lstm_step(proj_size=0, batch_first=False, bidirectional=False, dtype="float64"):
     """Outputs and every gradient of a small two-layer LSTM, on whichever path is switched on."""
     minitorch.manual_seed(0)
@@ -129,7 +118,7 @@ def _lstm_step(proj_size=0, batch_first=False, bidirectional=False, dtype="float
 
 @pytest.mark.parametrize("options", [{}, {"proj_size": 2}, {"batch_first": True, "bidirectional": True}])
 def test_nn_lstm_runs_the_kernels_and_equals_the_numpy_path(cpp, monkeypatch, options):
-    spy = _Spy()
+    spy = Spy()
     monkeypatch.setattr(cpu, "_C", spy)
     fused = _lstm_step(**options)
     assert {"lstm_cell", "lstm_cell_backward"} <= set(spy.called)
@@ -140,7 +129,7 @@ def test_nn_lstm_runs_the_kernels_and_equals_the_numpy_path(cpp, monkeypatch, op
 
 def test_rows_not_contiguous_fall_back_to_the_numpy_path(cpp, monkeypatch):
     """A pre-activation whose elements are not adjacent along a row (here every other one) goes to NumPy."""
-    spy = _Spy()
+    spy = Spy()
     monkeypatch.setattr(cpu, "_C", spy)
     rng = np.random.default_rng(0)
     a = {"gx": rng.standard_normal((3, 16))[:, ::2], "hw": rng.standard_normal((3, 8)), "c_prev": np.ones((3, 2))}
@@ -153,7 +142,7 @@ def test_rows_not_contiguous_fall_back_to_the_numpy_path(cpp, monkeypatch):
 @pytest.mark.parametrize("reverse", [False, True])
 def test_gradcheck_through_the_kernels(cpp, monkeypatch, reverse):
     """The fused layer's first-order backward, which runs lstm_cell_backward, against finite differences."""
-    spy = _Spy()
+    spy = Spy()
     monkeypatch.setattr(cpu, "_C", spy)
     rng = np.random.default_rng(2)
     shapes = [(3, 2, 12), (2, 3), (2, 3), (12, 3)]  # gx (T, N, 4H), h0, c0, w_hh

@@ -17,55 +17,28 @@ import minitorch.nn.functional as F
 from minitorch.autograd import gradcheck, gradgradcheck
 from minitorch.backends import cpu
 
-from cpp_kernels import _C, NUMPY, requires_extension
+from cpp_kernels import _C, LAYOUTS, NUMPY, Spy, layout, requires_extension
 from helpers import TOLERANCES, check, requires_torch, torch
 
 DTYPES = st.sampled_from(["float32", "float64"])
 
 
-class _Spy:
-    """Stands in for minitorch._C and records which of its functions were called."""
-
-    def __init__(self) -> None:
-        self.called = []
-
-    def __getattr__(self, name):
-        self.called.append(name)
-        return getattr(_C, name)
-
-
-# ---- layouts: the same values in other memory orders, each a view NumPy will not copy -------------------
-def _view(a: np.ndarray, kind: str, dim: int) -> np.ndarray:
-    """``a`` laid out as ``kind``, with ``dim`` the dim that is stepped, reversed or broadcast."""
-    if kind == "transposed":  # memory holds the dims in reverse order
-        return np.ascontiguousarray(a.transpose()).transpose()
-    if kind == "sliced":  # every other element of a bigger buffer along `dim`
-        big = np.zeros(a.shape[:dim] + (2 * a.shape[dim],) + a.shape[dim + 1 :], a.dtype)
-        big[(slice(None),) * dim + (slice(None, None, 2),)] = a
-        return big[(slice(None),) * dim + (slice(None, None, 2),)]
-    if kind == "reversed":  # a negative stride along `dim`
-        return np.flip(np.flip(a, dim).copy(), dim)
-    if kind == "expanded":  # one slice broadcast along `dim` (stride 0): its values change
-        return np.broadcast_to(a[(slice(None),) * dim + (slice(0, 1),)], a.shape)
-    return a
-
-
-LAYOUTS = st.sampled_from(["contiguous", "transposed", "sliced", "reversed", "expanded"])
+LAYOUT_NAMES = st.sampled_from(LAYOUTS)
 
 
 @st.composite
 def arrays_along(draw):
-    """(array, axis, layout, dim): 1 to 4 dims of odd and even sizes (0 included); now and then one dim
+    """(array in one of the LAYOUTS, axis, rng): 1 to 4 dims of odd and even sizes (0 included); now and then one dim
     long enough for every vector width and the lane blocks of the C++ kernels."""
     shape = draw(st.lists(st.integers(0, 7), min_size=1, max_size=4))
     if draw(st.booleans()):
         shape[draw(st.integers(0, len(shape) - 1))] = draw(st.integers(8, 300))
     axis = draw(st.integers(-len(shape), len(shape) - 1))
-    layout, dim = draw(LAYOUTS), draw(st.integers(0, len(shape) - 1))
+    kind, dim = draw(LAYOUT_NAMES), draw(st.integers(0, len(shape) - 1))
     dtype, seed = draw(DTYPES), draw(st.integers(0, 2**16))
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal(shape) * draw(st.sampled_from([1.0, 30.0]))).astype(dtype)
-    return _view(x, layout, dim), axis, rng
+    return layout(x, kind, dim), axis, rng
 
 
 def _close(actual, expected, dtype, grad: bool = False) -> None:
@@ -81,14 +54,14 @@ def _close(actual, expected, dtype, grad: bool = False) -> None:
 def test_softmax_kernels_match_numpy_path(cpp, case):
     x, axis, rng = case
     before = x.copy()
-    g = _view(rng.standard_normal(x.shape).astype(x.dtype), "sliced", 0)
+    g = layout(rng.standard_normal(x.shape).astype(x.dtype), "sliced", 0)
     for name in ("softmax", "log_softmax"):
         y = getattr(cpp, name)(x, axis)
         _close(y, getattr(NUMPY, name)(x.astype(np.float64), axis), x.dtype)
         backward = name + "_backward"
         grad = getattr(cpp, backward)(y, g, axis)
         _close(grad, getattr(NUMPY, backward)(y.astype(np.float64), g.astype(np.float64), axis), x.dtype, grad=True)
-        grad = getattr(cpp, backward)(_view(y, "transposed", 0), g, axis)  # y in another layout than g
+        grad = getattr(cpp, backward)(layout(y, "transposed", 0), g, axis)  # y in another layout than g
         _close(grad, getattr(NUMPY, backward)(y.astype(np.float64), g.astype(np.float64), axis), x.dtype, grad=True)
     np.testing.assert_array_equal(x, before)  # the input is left alone
 
@@ -146,16 +119,16 @@ def test_long_and_parallel_softmax_match_numpy_path(cpp, dtype, shape, axis):
 @given(
     m=st.integers(0, 5),
     d=st.one_of(st.integers(0, 9), st.integers(10, 700)),
-    layout=LAYOUTS,
+    kind=LAYOUT_NAMES,
     affine=st.sampled_from(["both", "weight", "bias", "none"]),
     dtype=DTYPES,
     seed=st.integers(0, 2**16),
 )
-def test_layer_norm_kernels_match_numpy_path(cpp, m, d, layout, affine, dtype, seed):
+def test_layer_norm_kernels_match_numpy_path(cpp, m, d, kind, affine, dtype, seed):
     """Against the NumPy path in float64 (float32's own rounding differs between the two sums)."""
     rng = np.random.default_rng(seed)
-    x = _view((rng.standard_normal((m, d)) * 3 + 5).astype(dtype), layout if layout != "expanded" else "sliced", 1)
-    g = _view(rng.standard_normal((m, d)).astype(dtype), layout, 0)
+    x = layout((rng.standard_normal((m, d)) * 3 + 5).astype(dtype), kind if kind != "expanded" else "sliced", 1)
+    g = layout(rng.standard_normal((m, d)).astype(dtype), kind, 0)
     w = rng.standard_normal(d).astype(dtype) if affine in ("both", "weight") else None
     b = rng.standard_normal(d).astype(dtype) if affine in ("both", "bias") else None
     as64 = lambda a: None if a is None else a.astype(np.float64)
@@ -197,7 +170,7 @@ def test_parallel_layer_norm_matches_one_thread(cpp, dtype):
 
 # ---- through the public API: the kernels are used, agree with PyTorch, and pass gradcheck ------------------
 def test_the_functions_reach_the_kernels(cpp, monkeypatch):
-    spy = _Spy()
+    spy = Spy()
     monkeypatch.setattr(cpu, "_C", spy)
     x = minitorch.tensor(np.random.default_rng(0).standard_normal((4, 3, 5)), requires_grad=True)
     w = minitorch.ones(3, 5, dtype=x.dtype, requires_grad=True)

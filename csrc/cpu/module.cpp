@@ -119,6 +119,11 @@ PYBIND11_MODULE(_C, m) {
     m.def("lstm_cell_backward", &mt::lstm_cell_backward,
           "The backward of lstm_cell: writes d_gates, and turns d_c (of c) into the gradient of c_prev, in place.",
           py::arg("gates"), py::arg("c_prev"), py::arg("tanh_c"), py::arg("d_h"), py::arg("d_c"), py::arg("d_gates"));
+    m.def("erf", &mt::erf, "The error function, elementwise.", py::arg("x"));
+    m.def("gelu", &mt::gelu, "GELU: x * Phi(x), Phi the normal CDF, or its tanh formula when tanh is set.",
+          py::arg("x"), py::arg("tanh"));
+    m.def("gelu_backward", &mt::gelu_backward, "The input-gradient of gelu: grad * (Phi(x) + x * Phi'(x)).",
+          py::arg("grad"), py::arg("x"), py::arg("tanh"));
     m.def("gemm", &mt::gemm, "The teaching tiled matrix product a @ b (benchmarks only; BLAS is faster).",
           py::arg("a"), py::arg("b"));
 }

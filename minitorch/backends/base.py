@@ -8,6 +8,7 @@ import numpy as np
 
 from ..device import device
 from . import im2col, pool
+from .erf import GELU_BETA, GELU_KAPPA, INV_SQRT_2PI, SQRT1_2, erf_array
 from .windows import Geometry
 
 
@@ -178,6 +179,37 @@ class Backend:
             gh = g if weight is None else g * weight
             gx = rstd * (gh - gh.sum(axis=1, keepdims=True) / d - xhat * (gh * xhat).sum(axis=1, keepdims=True) / d)
         return gx, (g * xhat).sum(axis=0), g.sum(axis=0)
+
+    # erf, and GELU, x * Phi(x): Phi the normal CDF (approximate "none") or PyTorch's tanh formula for it ("tanh").
+    def erf(self, x: Any) -> Any:
+        """The error function, elementwise (see erf.py)."""
+        return erf_array(self.xp, x)
+
+    def gelu(self, x: Any, approximate: str) -> Tuple[Any, Optional[Any]]:
+        """``x * Phi(x)`` with ``Phi(x) = (1 + erf(x / sqrt 2)) / 2``, or with
+        ``Phi(x) = (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x³))) / 2`` when ``approximate`` is ``"tanh"``.
+
+        Returns the result and what ``gelu_backward`` can reuse: here Phi(x), since erf is the costly part
+        (a backend that recomputes it cheaply returns None)."""
+        xp = self.xp
+        with xp.errstate(all="ignore"):  # -inf * 0 is nan, silently, as in PyTorch
+            if approximate == "tanh":
+                cdf = 0.5 * (1 + xp.tanh(GELU_BETA * (x + GELU_KAPPA * x * x * x)))
+            else:
+                cdf = 0.5 * (1 + erf_array(xp, x * SQRT1_2))
+            return x * cdf, cdf
+
+    def gelu_backward(self, g: Any, x: Any, approximate: str, saved: Optional[Any] = None) -> Any:
+        """The input-gradient of ``gelu``, ``g * (Phi(x) + x * Phi'(x))``: ``Phi'(x) = exp(-x² / 2) / sqrt(2 pi)``,
+        or for the tanh formula, with t = 2 Phi(x) - 1 its tanh, ``(1 - t²) / 2 * sqrt(2 / pi) * (1 + 3 * 0.044715 x²)``.
+        ``saved`` is what ``gelu`` returned beside the result (Phi(x) is recomputed when it is None)."""
+        xp = self.xp
+        cdf = self.gelu(x, approximate)[1] if saved is None else saved
+        with xp.errstate(all="ignore"):
+            if approximate == "tanh":
+                t = 2 * cdf - 1
+                return g * (cdf + 0.5 * x * (1 - t * t) * GELU_BETA * (1 + 3 * GELU_KAPPA * x * x))
+            return g * (cdf + x * xp.exp(-0.5 * x * x) * INV_SQRT_2PI)
 
     # One time step of an LSTM cell, its elementwise part: the matrix products around it are the caller's.
     # Arrays are (N, 4H) for the four blocks of gates i | f | g | o, or (N, H); results go into the given arrays.

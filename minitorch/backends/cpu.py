@@ -3,8 +3,8 @@
 **C++ kernels.** ``pip install -e .`` compiles csrc/cpu/*.cpp into the
 extension ``minitorch._C`` when a C++ compiler is present. ``CpuBackend``
 then sends convolution (im2col/col2im), pooling, training-mode batch
-norm, layer norm, softmax / log_softmax, and gather and the scatter-adds
-(embedding backward, index_add) to it; the matrix products stay with
+norm, layer norm, softmax / log_softmax, gather and the scatter-adds
+(embedding backward, index_add), and erf and GELU to it; the matrix products stay with
 NumPy's BLAS. Without the extension every method is the NumPy one of
 ``Backend``, and a warning says so once. The environment variable
 ``MINITORCH_CPP`` chooses at import: ``0`` forces the NumPy path, ``1``
@@ -338,6 +338,20 @@ class CpuBackend(Backend):
         if not (self._native(*arrays) and _rows_contiguous(*arrays)):
             return super().lstm_cell_backward(*arrays)
         _C.lstm_cell_backward(*arrays)
+
+    # ---- erf and GELU: one vectorised pass, where NumPy evaluates erf in some twenty masked passes -------------
+    def erf(self, x: Any) -> Any:
+        return _C.erf(x) if self._native(x) else super().erf(x)
+
+    def gelu(self, x: Any, approximate: str) -> Tuple[Any, Optional[Any]]:
+        if not self._native(x):
+            return super().gelu(x, approximate)
+        return _C.gelu(x, approximate == "tanh"), None  # the backward recomputes Phi(x) in registers
+
+    def gelu_backward(self, g: Any, x: Any, approximate: str, saved: Optional[Any] = None) -> Any:
+        if not self._native(g, x):
+            return super().gelu_backward(g, x, approximate, saved)
+        return _C.gelu_backward(g, x, approximate == "tanh")
 
     @staticmethod
     def _divisors(divisor: Any, geom: Geometry, dtype: Any) -> np.ndarray:

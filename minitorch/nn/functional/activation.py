@@ -7,24 +7,22 @@ again, for double backward). ``relu``, ``sigmoid``, ``tanh`` and the softmaxes
 reuse minitorch's core ops. ``inplace=True`` writes the result into the input
 through ``ops.inplace``, which keeps autograd correct.
 
-The exact GELU needs the error function (``minitorch.erf``, in
-``ops/special.py``); as erf is costly, GELU has a Function of its own that
-keeps it for backward.
+GELU has Functions of its own: the backend computes its value and its
+input-gradient (on the CPU in C++, where erf is vectorised), and the
+gradient is itself an op, so that it can be differentiated again.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any, Callable, Optional
 
-from ...autograd import grad_mode
 from ...autograd.function import Function
+from ...backends.erf import GELU_BETA, GELU_KAPPA, INV_SQRT_2PI
 from ...ops import pointwise as pw
 from ...ops import reduction
 from ...ops.creation import rand
 from ...ops.inplace import inplace as _write_inplace
-from ...ops.special import INV_SQRT_PI, erf, erf_array
 from ...tensor import Tensor
 
 __all__ = [
@@ -307,59 +305,55 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 
 
 # ---- smooth gates: GELU, SiLU, Mish, softplus ------------------------------------------------------
-_SQRT1_2 = math.sqrt(0.5)
-_INV_SQRT_2PI = INV_SQRT_PI * _SQRT1_2
-_GELU_BETA = math.sqrt(2.0 / math.pi)
-_GELU_KAPPA = 0.044715
-
-
-def _gelu_grad(g: Tensor, x: Tensor, approximate: str) -> Tensor:
-    """dL/dx with tensor ops (differentiable again): g * (gate + x * d(gate)/dx)."""
+def _gelu_second_derivative(x: Tensor, approximate: str) -> Tensor:
+    """GELU'' with tensor ops (differentiable again). With Phi' the normal density, GELU' = Phi + x Phi' and
+    GELU'' = Phi' (2 - x²); for the tanh formula, with u = beta (x + kappa x³) and t = tanh(u),
+    GELU' = (1 + t) / 2 + x (1 - t²) u' / 2 and GELU'' = (1 - t²) (u' + x u'' / 2 - x t u'²)."""
     if approximate == "tanh":
-        t = pw.tanh(_GELU_BETA * (x + _GELU_KAPPA * x * x * x))
-        inner_slope = _GELU_BETA * (1 + 3 * _GELU_KAPPA * x * x)
-        return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner_slope)
-    cdf = 0.5 * (1 + erf(x * _SQRT1_2))
-    pdf = pw.exp(-0.5 * x * x) * _INV_SQRT_2PI
-    return g * (cdf + x * pdf)
+        t = pw.tanh(GELU_BETA * (x + GELU_KAPPA * x * x * x))
+        slope = GELU_BETA * (1 + 3 * GELU_KAPPA * x * x)  # u'
+        return (1 - t * t) * (slope + 3 * GELU_BETA * GELU_KAPPA * x * x - x * t * slope * slope)
+    return pw.exp(-0.5 * x * x) * INV_SQRT_2PI * (2 - x * x)
+
+
+class _GeluBackward(Function):
+    """GELU's input-gradient ``g * GELU'(x)`` as an op of its own: the backend computes it (in C++ on the CPU)
+    and, for higher derivatives, its backward gives ``GELU'(x)`` for g (itself again) and ``g GELU''(x)`` for x.
+    ``saved`` is what the backend's ``gelu`` kept for it."""
+
+    grad_fn_name = "GeluBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx: Any, g: Tensor, x: Tensor, approximate: str, saved: Any) -> Tensor:
+        ctx.save_for_backward(g, x)
+        ctx.approximate, ctx.saved = approximate, saved
+        return g._new(g._backend.gelu_backward(g._data, x._data, approximate, saved))
+
+    @staticmethod
+    def backward(ctx: Any, gg: Tensor) -> Any:
+        g, x = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        grad_g = _GeluBackward.apply(gg, x, ctx.approximate, ctx.saved) if needs[0] else None
+        grad_x = gg * g * _gelu_second_derivative(x, ctx.approximate) if needs[1] else None
+        return grad_g, grad_x, None, None
 
 
 class _Gelu(Function):
-    """x * gate(x), the gate being Phi(x) (via erf) or its tanh approximation.
-
-    The gate is kept from the forward: a plain backward reuses it on arrays
-    (erf is the costly part); with ``create_graph=True`` the gradient is
-    rebuilt from x with tensor ops so that it can be differentiated again.
-    """
+    """x * Phi(x), Phi the normal CDF (through erf) or its tanh approximation, computed by the backend."""
 
     grad_fn_name = "GeluBackward0"
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, approximate: str) -> Tensor:
-        xp, a = x._backend.xp, x._data
-        with xp.errstate(all="ignore"):
-            if approximate == "tanh":
-                gate = 0.5 * (1 + xp.tanh(_GELU_BETA * (a + _GELU_KAPPA * a * a * a)))
-            else:
-                gate = 0.5 * (1 + erf_array(xp, a * _SQRT1_2))
-            out = a * gate  # -inf * 0 is nan, silently, as in PyTorch
+        y, saved = x._backend.gelu(x._data, approximate)
         ctx.save_for_backward(x)
-        ctx.approximate, ctx.gate = approximate, gate
-        return x._new(out)
+        ctx.approximate, ctx.saved = approximate, saved
+        return x._new(y)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         (x,) = ctx.saved_tensors
-        if grad_mode.is_grad_enabled():
-            return _gelu_grad(g, x, ctx.approximate), None
-        xp, a, gate = x._backend.xp, x._data, ctx.gate
-        with xp.errstate(all="ignore"):
-            if ctx.approximate == "tanh":
-                t = 2 * gate - 1
-                slope = gate + 0.5 * a * (1 - t * t) * (_GELU_BETA * (1 + 3 * _GELU_KAPPA * a * a))
-            else:
-                slope = gate + a * xp.exp(-0.5 * a * a) * _INV_SQRT_2PI
-        return g._new(g._data * slope), None
+        return _GeluBackward.apply(g, x, ctx.approximate, ctx.saved), None
 
 
 def _silu_grad(g: Tensor, x: Tensor) -> Tensor:
