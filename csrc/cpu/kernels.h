@@ -14,6 +14,13 @@ py::array col2im(const py::array& cols, int64_t N, int64_t H, int64_t W, const W
 py::array conv2d_direct(const py::array& x, const py::array& w, const Window2d& g);
 py::array conv2d_direct_weight_grad(const py::array& x, const py::array& grad, const Window2d& g);
 
+// winograd.cpp: a stride-1 3x3 convolution as Winograd's F(2x2, 3x3), y = output(V[k] @ U[k]) over its 16 k:
+// U (16, C, O) from w (O, C, 3, 3); V (16, N * tiles, C) from x (N, C, H, W), zero-padded by ph on top and
+// pw on the left, tiles = ceil(oh / 2) * ceil(ow / 2); y (N, O, oh, ow) from M (16, N * tiles, O).
+py::array winograd_weight(const py::array& w);
+py::array winograd_input(const py::array& x, int64_t ph, int64_t pw, int64_t oh, int64_t ow);
+py::array winograd_output(const py::array& m, int64_t N, int64_t oh, int64_t ow);
+
 // pool.cpp: max pooling returns (values, int64 winning tap); average pooling divides by divisor[oh, ow].
 py::tuple max_pool2d(const py::array& x, const Window2d& g);
 py::array max_pool2d_backward(const py::array& grad, const py::array& taps, int64_t H, int64_t W, const Window2d& g);

@@ -61,6 +61,17 @@ PYBIND11_MODULE(_C, m) {
         },
         "The weight gradient (O, C, kh, kw) of conv2d_direct from x and the output gradient (N, O, oh, ow).",
         py::arg("x"), py::arg("grad"), WINDOW_NAMES);
+    m.def("winograd_weight", &mt::winograd_weight,
+          "Winograd F(2x2, 3x3)'s weight transform: w (O, C, 3, 3) -> U (16, C, O), G g Gᵀ per 3x3 kernel g.",
+          py::arg("w"));
+    m.def("winograd_input", &mt::winograd_input,
+          "Winograd F(2x2, 3x3)'s input transform: x (N, C, H, W), zero-padded by ph on top and pw on the left, "
+          "-> V (16, N * tiles, C), Bᵀ d B per 4x4 patch d of each 2x2 output tile.",
+          py::arg("x"), py::arg("ph"), py::arg("pw"), py::arg("oh"), py::arg("ow"));
+    m.def("winograd_output", &mt::winograd_output,
+          "Winograd F(2x2, 3x3)'s output transform: M = V @ U (16, N * tiles, O) -> y (N, O, oh, ow), Aᵀ M A "
+          "per tile.",
+          py::arg("m"), py::arg("n"), py::arg("oh"), py::arg("ow"));
     m.def(
         "max_pool2d", [](const py::array& x, WINDOW_ARGS) { return mt::max_pool2d(x, WINDOW("max_pool2d")); },
         "Each window's largest value and the int64 tap (row-major in the kernel) that held it.", py::arg("x"),

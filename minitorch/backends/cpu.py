@@ -130,6 +130,17 @@ def _geometry_2d(geom: Geometry) -> Geometry:
 # 9,216 values (3x3, 32 channels) BLAS wins, by 1.7-1.9x at ResNet's 3x3 layers.
 _DIRECT_MAX_WEIGHT = 4096
 
+# Stride-1 3x3 layers above that run as Winograd's F(2x2, 3x3) (csrc/cpu/winograd.cpp) when the batch has at least
+# this many 2x2 output tiles per channel (the larger of in and out); with fewer, the weight's transform (16 values
+# per weight pair, on every call) and the 16 short BLAS products cost more than the 2.25x fewer multiplies save.
+# Forward and input gradient, Winograd / im2col + BLAS, 2-core AVX-512 machine (benchmarks/bench_winograd.py):
+# from 0.5 tiles per channel 0.62-0.93x (ResNet-18's 8x64x16x16: 0.70-0.72x, 8x128x8x8: 0.82-0.93x), at 0.38 a
+# tie (2x256x14x14), at 0.25 and below mostly 1.0-3.4x (8x256x4x4: 1.15-1.45x; 64x512x2x2 is an exception).
+# A forward whose weight gradient wants columns (``keep``) stays with im2col: building them in the backward instead
+# costs what Winograd saves (forward + weight gradient 2.10 against 2.02 ms at 8x64x16x16, 1.87 against 1.53 ms at
+# 8x128x8x8).
+_WINOGRAD_MIN_TILES_PER_CHANNEL = 0.5
+
 _KERNEL_DTYPES = ({np.dtype(np.float32)}, {np.dtype(np.float64)})  # the dtype sets a call to _C may hold
 
 
@@ -185,7 +196,7 @@ class CpuBackend(Backend):
         dtypes = {a.dtype for a in arrays if a is not None}
         return _enabled and spatial <= 2 and dtypes in _KERNEL_DTYPES
 
-    # ---- convolution: im2col and col2im in C++, the products in BLAS; small layers direct -------------
+    # ---- convolution: im2col and col2im in C++, the products in BLAS; small layers direct, big 3x3 ones Winograd
     @staticmethod
     def _direct(w_shape: Tuple[int, ...], geom: Geometry, groups: int) -> bool:
         """Whether a convolution is small enough for ``_C.conv2d_direct`` (stride 1, ungrouped, a weight of at
@@ -198,11 +209,35 @@ class CpuBackend(Backend):
             and math.prod(w_shape) <= _DIRECT_MAX_WEIGHT
         )
 
+    @staticmethod
+    def _winograd(n: int, w_shape: Tuple[int, ...], geom: Geometry, groups: int) -> bool:
+        """Whether a convolution of a batch of ``n`` runs as Winograd's F(2x2, 3x3): 2-d, 3x3, stride 1, no
+        dilation, ungrouped, with ``_WINOGRAD_MIN_TILES_PER_CHANNEL`` 2x2 output tiles per channel or more."""
+        tiles = n * math.prod((o + 1) // 2 for o in geom.out)
+        return (
+            groups == 1
+            and geom.kernel == (3, 3)
+            and geom.stride == geom.dilation == (1, 1)
+            and tiles >= _WINOGRAD_MIN_TILES_PER_CHANNEL * max(w_shape[:2])
+        )
+
+    def _without_columns(self, x: Any, w: Any, geom: Geometry, groups: int, keep: bool = False) -> Optional[Any]:
+        """The convolution of x with w by a kernel that needs no im2col columns, ``(N, O, *out)`` over a height
+        of 1 for a 1-d one, or None: direct for a small layer; Winograd for a big 3x3 one, unless the weight
+        gradient wants the columns (``keep``)."""
+        if self._direct(w.shape, geom, groups):
+            return _C.conv2d_direct(_height_one(x, geom), _height_one(w, geom), *_geometry_args(_geometry_2d(geom)))
+        if not keep and self._winograd(x.shape[0], w.shape, geom, groups):
+            (top, _), (left, _) = geom.padding
+            v = _C.winograd_input(x, top, left, *geom.out)  # (16, N * tiles, C)
+            return _C.winograd_output(v @ _C.winograd_weight(w), x.shape[0], *geom.out)
+        return None
+
     def conv(self, x: Any, w: Any, geom: Geometry, groups: int, keep: bool = False) -> Tuple[Any, Optional[Any]]:
         if not self._native(x, w, spatial=len(geom.size)):
             return super().conv(x, w, geom, groups, keep)
-        if self._direct(w.shape, geom, groups):  # no columns to keep: the weight gradient is direct too
-            y = _C.conv2d_direct(_height_one(x, geom), _height_one(w, geom), *_geometry_args(_geometry_2d(geom)))
+        y = self._without_columns(x, w, geom, groups, keep)
+        if y is not None:  # no columns: the weight gradient is direct, or not wanted
             return y.reshape((x.shape[0], w.shape[0]) + geom.out), None
         n, o, positions = x.shape[0], w.shape[0], math.prod(geom.out)
         cols = _columns(x, geom, groups)
@@ -214,12 +249,13 @@ class CpuBackend(Backend):
         if not self._native(g, w, spatial=len(geom.size)):
             return super().conv_input_grad(g, w, geom, groups)
         full = _full_convolution(geom)
-        if self._direct(w.shape, geom, groups) and full is not None:
+        if full is not None:
             # The input gradient of a stride-1 convolution is itself one: g, padded by the kernel's span less
             # the padding, convolved with the kernel turned around (taps flipped, in and out channels swapped).
             turned = w[:, :, ::-1, ::-1].swapaxes(0, 1) if len(geom.size) == 2 else w[:, :, None, ::-1].swapaxes(0, 1)
-            gx = _C.conv2d_direct(_height_one(g, geom), turned, *_geometry_args(full))
-            return gx.reshape(g.shape[:1] + w.shape[1:2] + geom.size)
+            gx = self._without_columns(_height_one(g, geom), turned, full, groups)
+            if gx is not None:
+                return gx.reshape(g.shape[:1] + w.shape[1:2] + geom.size)
         n, o, c = g.shape[0], w.shape[0], w.shape[1] * groups
         g_last = _batch_last(g, groups)
         cols = w.reshape(groups, o // groups, -1).swapaxes(1, 2) @ g_last  # (groups, C/groups * taps, N * positions)

@@ -1,0 +1,225 @@
+// Winograd's F(2x2, 3x3): a stride-1 3x3 convolution with 2.25x fewer multiplies than im2col + GEMM.
+//
+// The output is cut into 2x2 tiles; tile t reads a 4x4 patch d of the input (patches overlap by 2). In the
+// transformed domain the convolution of d with a 3x3 kernel g is an elementwise product (Lavin and Gray, 2015):
+//
+//   y_tile = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+//
+// with 16 products per tile instead of 36. Summed over the input channels, each position k of the 4x4
+// transformed tile is a matrix product over the whole batch, which NumPy's BLAS runs:
+//
+//   M[k] (N * tiles, O) = V[k] (N * tiles, C) @ U[k] (C, O),  V = Bᵀ d B,  U = G g Gᵀ
+//
+// This file holds the three transforms around that product: the weight's (winograd_weight), the input's
+// (winograd_input) and the way back to the output (winograd_output). The matrices hold only 0, ±1 and ±1/2,
+// so each transform is a few additions per value. Channels run along the rows of V, U and M: the transforms
+// are vector loops over channels whatever the image size, and OpenBLAS splits the products' long side,
+// N * tiles, between its threads (with tiles along the rows it ran them on one thread, 1.7x slower).
+#include "kernels.h"
+
+namespace minitorch {
+
+namespace {
+
+constexpr int64_t kTaps = 16;  // the positions of a transformed 4x4 tile
+
+// Tiles of 2 outputs needed to cover `n` outputs.
+inline int64_t tiles_for(int64_t n) { return (n + 1) / 2; }
+
+// U[k, c, o] for every o, from w[o, c, 3, 3] at one input channel c: U = G g Gᵀ with
+//   G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]].
+// The loop runs along U's rows (o), gathering from w, whose rows for consecutive c share cache lines.
+template <typename T>
+SIMD_CLONES void weight_channel(const Strided<T>& w, int64_t c, int64_t stride_k, T* u) {
+    const int64_t O = w.shape[0], so = w.strides[0], si = w.strides[2], sj = w.strides[3];
+    const T* wc = w.data + c * w.strides[1];
+#pragma omp simd
+    for (int64_t o = 0; o < O; ++o) {
+        const T* g = wc + o * so;
+        T t[4][3];  // G g: the kernel's rows combined
+        for (int j = 0; j < 3; ++j) {
+            const T g0 = g[j * sj], g1 = g[si + j * sj], g2 = g[2 * si + j * sj];
+            t[0][j] = g0;
+            t[1][j] = T(0.5) * (g0 + g1 + g2);
+            t[2][j] = T(0.5) * (g0 - g1 + g2);
+            t[3][j] = g2;
+        }
+        for (int a = 0; a < 4; ++a) {  // (G g) Gᵀ: then its columns
+            u[(4 * a + 0) * stride_k + o] = t[a][0];
+            u[(4 * a + 1) * stride_k + o] = T(0.5) * (t[a][0] + t[a][1] + t[a][2]);
+            u[(4 * a + 2) * stride_k + o] = T(0.5) * (t[a][0] - t[a][1] + t[a][2]);
+            u[(4 * a + 3) * stride_k + o] = t[a][2];
+        }
+    }
+}
+
+// One sample, channels last: `padded` (rows, cols, C) holds it with its zero border, and each tile's patch d
+// gives V[k, tile, :] (stream k at v + k * stride_k), all channels at once. With
+//   Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+// Bᵀ d combines the patch's four rows, and (Bᵀ d) B the four columns.
+template <typename T>
+SIMD_CLONES void input_sample(const T* padded, int64_t cols, int64_t C, int64_t th, int64_t tw, int64_t stride_k,
+                              T* v) {
+    for (int64_t ty = 0; ty < th; ++ty)
+        for (int64_t tx = 0; tx < tw; ++tx) {
+            const T* d = padded + (2 * ty * cols + 2 * tx) * C;  // the patch's corner; rows cols * C apart
+            T* out = v + (ty * tw + tx) * C;
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) {
+                T r[4][4];  // Bᵀ d
+                for (int j = 0; j < 4; ++j) {
+                    const T d0 = d[j * C + c], d1 = d[(cols + j) * C + c];
+                    const T d2 = d[(2 * cols + j) * C + c], d3 = d[(3 * cols + j) * C + c];
+                    r[0][j] = d0 - d2;
+                    r[1][j] = d1 + d2;
+                    r[2][j] = d2 - d1;
+                    r[3][j] = d1 - d3;
+                }
+                for (int a = 0; a < 4; ++a) {
+                    out[(4 * a + 0) * stride_k + c] = r[a][0] - r[a][2];
+                    out[(4 * a + 1) * stride_k + c] = r[a][1] + r[a][2];
+                    out[(4 * a + 2) * stride_k + c] = r[a][2] - r[a][1];
+                    out[(4 * a + 3) * stride_k + c] = r[a][1] - r[a][3];
+                }
+            }
+        }
+}
+
+// V (16, N * tiles, C) from x (N, C, H, W). Each sample is first copied channels last into a zero-bordered
+// buffer covering every tile's patch (the border stays zero from one sample to the next, as each fills the
+// same inside); the rows and columns of x past the last patch belong to no tile and are left out.
+template <typename T>
+void input_kernel(const Strided<T>& x, int64_t ph, int64_t pw, int64_t th, int64_t tw, T* v) {
+    const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
+    const int64_t rows = 2 * th + 2, cols = 2 * tw + 2, tiles = th * tw, stride_k = N * tiles * C;
+    const int64_t in_rows = std::max<int64_t>(0, std::min(H, rows - ph));
+    const int64_t in_cols = std::max<int64_t>(0, std::min(W, cols - pw));
+#pragma omp parallel num_threads(kernel_threads()) if (N * tiles * C * kTaps > kParallelWork)
+    {
+        std::vector<T> padded(rows * cols * C, T(0));
+#pragma omp for schedule(static)
+        for (int64_t n = 0; n < N; ++n) {
+            for (int64_t r = 0; r < in_rows; ++r)  // a row at a time, so the row being transposed stays in L1
+                for (int64_t c = 0; c < C; ++c) {
+                    const T* src = x.data + n * x.strides[0] + c * x.strides[1] + r * x.strides[2];
+                    T* dst = padded.data() + ((r + ph) * cols + pw) * C + c;
+                    for (int64_t q = 0; q < in_cols; ++q) dst[q * C] = src[q * x.strides[3]];
+                }
+            input_sample(padded.data(), cols, C, th, tw, stride_k, v + n * tiles * C);
+        }
+    }
+}
+
+// Tiles [first, first + tiles) of M, one row of them, back to two rows of outputs, channels last: with
+//   Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]],
+// Y = Aᵀ M A. `out` gets both rows, (2, 2 * tiles, O). Step 1: M's channels are contiguous; 0: any stride.
+template <int64_t Step, typename T>
+SIMD_CLONES void output_tile_row(const Strided<T>& m, int64_t first, int64_t tiles, T* out) {
+    const int64_t O = m.shape[2], sk = m.strides[0], so = Step ? Step : m.strides[2];
+    for (int64_t t = 0; t < tiles; ++t) {
+        const T* mt = m.data + (first + t) * m.strides[1];
+        T* y0 = out + 2 * t * O;
+        T* y1 = y0 + 2 * tiles * O;
+#pragma omp simd
+        for (int64_t o = 0; o < O; ++o) {
+            T q[2][4];  // Aᵀ M
+            for (int j = 0; j < 4; ++j) {
+                const T m0 = mt[j * sk + o * so], m1 = mt[(4 + j) * sk + o * so];
+                const T m2 = mt[(8 + j) * sk + o * so], m3 = mt[(12 + j) * sk + o * so];
+                q[0][j] = m0 + m1 + m2;
+                q[1][j] = m1 - m2 - m3;
+            }
+            y0[o] = q[0][0] + q[0][1] + q[0][2];
+            y0[O + o] = q[0][1] - q[0][2] - q[0][3];
+            y1[o] = q[1][0] + q[1][1] + q[1][2];
+            y1[O + o] = q[1][1] - q[1][2] - q[1][3];
+        }
+    }
+}
+
+// y (N, O, oh, ow) from M (16, N * tiles, O), a row of tiles of one sample at a time: each goes through a
+// channels-last buffer of two output rows, turned back to channels first on the copy out, which drops the
+// tiles' rows and columns past oh and ow.
+template <int64_t Step, typename T>
+void output_kernel(const Strided<T>& m, int64_t N, int64_t oh, int64_t ow, T* y) {
+    const int64_t O = m.shape[2], th = tiles_for(oh), tw = tiles_for(ow), tiles = th * tw;
+#pragma omp parallel num_threads(kernel_threads()) if (N * tiles * O * kTaps > kParallelWork)
+    {
+        std::vector<T> rows(2 * 2 * tw * O);
+#pragma omp for schedule(static)
+        for (int64_t nt = 0; nt < N * th; ++nt) {
+            const int64_t n = nt / th, ty = nt % th;
+            output_tile_row<Step>(m, n * tiles + ty * tw, tw, rows.data());
+            for (int64_t o = 0; o < O; ++o)
+                for (int64_t r = 0; r < std::min<int64_t>(2, oh - 2 * ty); ++r)
+                    copy_row<0>(rows.data() + r * 2 * tw * O + o, O, ow, y + ((n * O + o) * oh + 2 * ty + r) * ow);
+        }
+    }
+}
+
+void check_sizes(int64_t ph, int64_t pw, int64_t oh, int64_t ow, const char* kernel) {
+    if (ph < 0 || pw < 0 || oh < 0 || ow < 0)
+        throw py::value_error(std::string(kernel) + ": padding and output size must be non-negative");
+}
+
+}  // namespace
+
+py::array winograd_weight(const py::array& w) {
+    const char* kernel = "winograd_weight";
+    check_rank(w, 4, kernel, "weight (O, C, 3, 3)");
+    check_dim(w, 2, 3, kernel, "weight");
+    check_dim(w, 3, 3, kernel, "weight");
+    return dispatch_float(w, kernel, [&](auto zero) -> py::array {
+        using T = decltype(zero);
+        auto g = strided<T>(w, kernel, "weight");
+        const int64_t O = g.shape[0], C = g.shape[1];
+        py::array_t<T> u({kTaps, C, O});
+        T* out = u.mutable_data();
+        {
+            py::gil_scoped_release unlocked;
+#pragma omp parallel for num_threads(kernel_threads()) schedule(static) if (O * C * kTaps > kParallelWork)
+            for (int64_t c = 0; c < C; ++c) weight_channel(g, c, C * O, out + c * O);
+        }
+        return u;
+    });
+}
+
+py::array winograd_input(const py::array& x, int64_t ph, int64_t pw, int64_t oh, int64_t ow) {
+    const char* kernel = "winograd_input";
+    check_rank(x, 4, kernel, "input (N, C, H, W)");
+    check_sizes(ph, pw, oh, ow, kernel);
+    return dispatch_float(x, kernel, [&](auto zero) -> py::array {
+        using T = decltype(zero);
+        auto in = strided<T>(x, kernel, "input");
+        const int64_t th = tiles_for(oh), tw = tiles_for(ow);
+        py::array_t<T> v({kTaps, in.shape[0] * th * tw, in.shape[1]});
+        T* out = v.mutable_data();
+        {
+            py::gil_scoped_release unlocked;
+            input_kernel(in, ph, pw, th, tw, out);
+        }
+        return v;
+    });
+}
+
+py::array winograd_output(const py::array& m, int64_t N, int64_t oh, int64_t ow) {
+    const char* kernel = "winograd_output";
+    check_rank(m, 3, kernel, "transformed output (16, N * tiles, O)");
+    check_sizes(0, 0, oh, ow, kernel);
+    if (N < 0) throw py::value_error(std::string(kernel) + ": the batch size must be non-negative");
+    check_dim(m, 0, kTaps, kernel, "transformed output");
+    check_dim(m, 1, N * tiles_for(oh) * tiles_for(ow), kernel, "transformed output");
+    return dispatch_float(m, kernel, [&](auto zero) -> py::array {
+        using T = decltype(zero);
+        auto in = strided<T>(m, kernel, "transformed output");
+        py::array_t<T> y({N, in.shape[2], oh, ow});
+        T* out = y.mutable_data();
+        {
+            py::gil_scoped_release unlocked;
+            (in.strides[2] == 1 ? output_kernel<1, T> : output_kernel<0, T>)(in, N, oh, ow, out);
+        }
+        return y;
+    });
+}
+
+}  // namespace minitorch
