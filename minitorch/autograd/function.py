@@ -203,9 +203,10 @@ class Function:
     def apply(cls, *args: Any) -> Any:
         """Run forward without recording, then record one node if needed."""
         ctx = cls._backward_cls()
-        needs = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
-        ctx.needs_input_grad = needs
         prev = grad_mode._state.enabled
+        # As in PyTorch, no input needs a gradient while grad mode is off, so forward saves nothing for backward.
+        needs = tuple([prev and isinstance(a, _Tensor) and a._requires_grad for a in args])
+        ctx.needs_input_grad = needs
         grad_mode._state.enabled = False
         try:
             result = cls.forward(ctx, *args)

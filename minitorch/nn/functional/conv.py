@@ -42,7 +42,7 @@ class Conv(Function):
         ctx.geom, ctx.groups = geom, groups
         ctx.save_for_backward(x, w)
         # What the backend saves (on the CPU, the im2col columns) is reused by the weight gradient.
-        y, ctx.saved = x._backend.conv(x._data, w._data, geom, groups, keep=w._requires_grad)
+        y, ctx.saved = x._backend.conv(x._data, w._data, geom, groups, keep=ctx.needs_input_grad[1])
         if b is not None:
             y += b._data.reshape((w.shape[0],) + (1,) * len(geom.out))
         return x._new(y)
