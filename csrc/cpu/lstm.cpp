@@ -31,7 +31,8 @@ Rows<T, Out> rows_of(const py::array& a, int64_t rows, int64_t cols, const char*
     check_dim(a, 1, cols, kernel, name);
     auto v = strided<T>(a, kernel, name);  // checks dtype and alignment
     if (cols > 1 && v.strides[1] != 1)
-        throw py::value_error(std::string(kernel) + ": " + name + " must have contiguous rows (unit stride along dim 1)");
+        throw py::value_error(std::string(kernel) + ": " + name +
+                              " must have contiguous rows (unit stride along dim 1)");
     if constexpr (Out) {
         if (!a.writeable()) throw py::value_error(std::string(kernel) + ": " + name + " is read-only");
         return {const_cast<T*>(v.data), v.strides[0]};
@@ -83,7 +84,8 @@ void lstm_cell(const py::array& gx, const py::array& hw, const py::array& c_prev
         const auto x = rows_of<T>(gx, N, 4 * H, kernel, "gx (N, 4H)"), w = rows_of<T>(hw, N, 4 * H, kernel, "hw");
         const auto cp = rows_of<T>(c_prev, N, H, kernel, "c_prev");
         const auto z = rows_of<T, true>(gates, N, 4 * H, kernel, "gates (N, 4H)");
-        const auto cn = rows_of<T, true>(c, N, H, kernel, "c (N, H)"), tc = rows_of<T, true>(tanh_c, N, H, kernel, "tanh_c");
+        const auto cn = rows_of<T, true>(c, N, H, kernel, "c (N, H)");
+        const auto tc = rows_of<T, true>(tanh_c, N, H, kernel, "tanh_c");
         const auto hn = rows_of<T, true>(h, N, H, kernel, "h (N, H)");
         py::gil_scoped_release unlocked;
 #pragma omp parallel for num_threads(kernel_threads()) schedule(static) if (N * H > kParallelWork)
@@ -98,8 +100,10 @@ void lstm_cell_backward(const py::array& gates, const py::array& c_prev, const p
     const int64_t N = c_prev.shape(0), H = c_prev.shape(1);
     dispatch_float(c_prev, kernel, [&](auto zero) {
         using T = decltype(zero);
-        const auto z = rows_of<T>(gates, N, 4 * H, kernel, "gates (N, 4H)"), cp = rows_of<T>(c_prev, N, H, kernel, "c_prev");
-        const auto tc = rows_of<T>(tanh_c, N, H, kernel, "tanh_c (N, H)"), dh = rows_of<T>(d_h, N, H, kernel, "d_h (N, H)");
+        const auto z = rows_of<T>(gates, N, 4 * H, kernel, "gates (N, 4H)");
+        const auto cp = rows_of<T>(c_prev, N, H, kernel, "c_prev");
+        const auto tc = rows_of<T>(tanh_c, N, H, kernel, "tanh_c (N, H)");
+        const auto dh = rows_of<T>(d_h, N, H, kernel, "d_h (N, H)");
         const auto dc = rows_of<T, true>(d_c, N, H, kernel, "d_c (N, H)");
         const auto dz = rows_of<T, true>(d_gates, N, 4 * H, kernel, "d_gates (N, 4H)");
         py::gil_scoped_release unlocked;
