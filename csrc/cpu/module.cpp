@@ -28,7 +28,7 @@ int get_num_threads() { return minitorch::kernel_threads(); }  // 1 without Open
 
 PYBIND11_MODULE(_C, m) {
     namespace mt = minitorch;
-    m.doc() = "minitorch's C++ CPU kernels (im2col/col2im, pooling, batch norm, a teaching GEMM); see backends/cpu.py";
+    m.doc() = "minitorch's C++ CPU kernels, one file each in csrc/cpu (see csrc/README.md); backends/cpu.py calls them";
 #ifdef _OPENMP
     m.attr("has_openmp") = true;
 #else

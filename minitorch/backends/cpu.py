@@ -2,10 +2,11 @@
 
 **C++ kernels.** ``pip install -e .`` compiles csrc/cpu/*.cpp into the
 extension ``minitorch._C`` when a C++ compiler is present. ``CpuBackend``
-then sends convolution (im2col/col2im), pooling, training-mode batch
-norm, layer norm, softmax / log_softmax, gather and the scatter-adds
-(embedding backward, index_add), and erf and GELU to it; the matrix products stay with
-NumPy's BLAS. Without the extension every method is the NumPy one of
+then sends convolution (im2col/col2im, direct for small layers, Winograd
+for big 3x3 ones), pooling, training-mode batch norm, layer norm,
+softmax / log_softmax, gather and the scatter-adds (embedding backward,
+index_add), an LSTM step's elementwise part, and erf and GELU to it; the
+matrix products stay with NumPy's BLAS. Without the extension every method is the NumPy one of
 ``Backend``, and a warning says so once. The environment variable
 ``MINITORCH_CPP`` chooses at import: ``0`` forces the NumPy path, ``1``
 requires the extension (an ImportError if it did not build), unset uses it
