@@ -13,6 +13,8 @@ import pytest
 from minitorch.backends.base import Backend
 from minitorch.device import CPU
 
+from helpers import TOLERANCES
+
 try:
     _C = importlib.import_module("minitorch._C")
 except ImportError:
@@ -51,3 +53,11 @@ def layout(a: np.ndarray, kind: str, dim: int) -> np.ndarray:
     if kind == "expanded":
         return np.broadcast_to(a[(slice(None),) * dim + (slice(0, 1),)], a.shape)
     return a
+
+
+def close_to_reference(actual: np.ndarray, expected: np.ndarray, dtype, grad: bool = False) -> None:
+    """A kernel's result within the guide's tolerances for ``dtype`` (a gradient's when ``grad``) of the NumPy
+    path's, computed in float64 (nan where it is nan), as a new contiguous array of ``dtype``."""
+    (fa, fr), (ga, gr) = TOLERANCES[str(dtype)]
+    assert actual.dtype == dtype and actual.shape == expected.shape and actual.flags.c_contiguous
+    np.testing.assert_allclose(actual, expected, atol=ga if grad else fa, rtol=gr if grad else fr)

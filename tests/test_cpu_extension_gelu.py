@@ -20,8 +20,8 @@ import minitorch.nn.functional as F
 from minitorch.autograd import gradcheck, gradgradcheck
 from minitorch.backends import cpu
 
-from cpp_kernels import _C, LAYOUTS, NUMPY, Spy, layout, requires_extension
-from helpers import TOLERANCES, check, requires_torch, torch
+from cpp_kernels import _C, LAYOUTS, NUMPY, Spy, close_to_reference, layout, requires_extension
+from helpers import check, requires_torch, torch
 
 pytestmark = requires_extension
 
@@ -45,22 +45,17 @@ def gelu_inputs(draw):
     return layout(x, draw(kinds), dim), layout(g, draw(kinds), dim)
 
 
-def _close(actual, expected, dtype, grad: bool = False) -> None:
-    """Within the guide's tolerances of the float64 NumPy result, as a new contiguous array of its dtype."""
-    (fa, fr), (ga, gr) = TOLERANCES[str(dtype)]
-    assert actual.dtype == dtype and actual.shape == expected.shape and actual.flags.c_contiguous
-    np.testing.assert_allclose(actual, expected, atol=ga if grad else fa, rtol=gr if grad else fr)
-
-
 @settings(max_examples=150, deadline=None)
 @given(case=gelu_inputs(), approximate=st.sampled_from(APPROXIMATE))
 def test_gelu_kernels_match_numpy_path(cpp, case, approximate):
     x, g = case
     before = x.copy()
     x64, g64 = x.astype(np.float64), g.astype(np.float64)
-    _close(cpp.gelu(x, approximate)[0], NUMPY.gelu(x64, approximate)[0], x.dtype)
-    _close(cpp.gelu_backward(g, x, approximate), NUMPY.gelu_backward(g64, x64, approximate), x.dtype, grad=True)
-    _close(cpp.erf(x), NUMPY.erf(x64), x.dtype)
+    close_to_reference(cpp.gelu(x, approximate)[0], NUMPY.gelu(x64, approximate)[0], x.dtype)
+    close_to_reference(
+        cpp.gelu_backward(g, x, approximate), NUMPY.gelu_backward(g64, x64, approximate), x.dtype, grad=True
+    )
+    close_to_reference(cpp.erf(x), NUMPY.erf(x64), x.dtype)
     np.testing.assert_array_equal(x, before)  # the input is left alone
     # the NumPy path hands Phi(x) from its forward to its backward, which gives what recomputing it gives
     saved = NUMPY.gelu(x64, approximate)[1]

@@ -17,8 +17,7 @@ from minitorch.autograd import gradcheck
 from minitorch.backends import cpu
 from minitorch.nn.functional.rnn import _lstm_layer
 
-from cpp_kernels import _C, NUMPY, Spy, requires_extension
-from helpers import TOLERANCES
+from cpp_kernels import _C, NUMPY, Spy, close_to_reference, requires_extension
 
 pytestmark = requires_extension
 
@@ -58,12 +57,6 @@ def _backward(backend, fwd, a, n, h, dtype):
     return {"d_c": d_c, "d_gates": d_gates}
 
 
-def _close(actual, expected, dtype, grad: bool = False) -> None:
-    (fa, fr), (ga, gr) = TOLERANCES[dtype]
-    assert actual.dtype == dtype
-    np.testing.assert_allclose(actual, expected, atol=ga if grad else fa, rtol=gr if grad else fr)
-
-
 @settings(max_examples=150, deadline=None)
 @given(case=cells())
 def test_lstm_cell_and_its_backward_match_the_numpy_path(cpp, case):
@@ -72,12 +65,12 @@ def test_lstm_cell_and_its_backward_match_the_numpy_path(cpp, case):
     wide = {k: v.astype(np.float64) for k, v in a.items()}
     fwd, ref = _forward(cpp, a, n, h, dtype), _forward(NUMPY, wide, n, h, "float64")
     for k in fwd:
-        _close(fwd[k], ref[k], dtype)
+        close_to_reference(fwd[k], ref[k], dtype)
     # the backward from the same saved values on both sides, so that only the backward is compared
     saved = {k: v.astype(np.float64) for k, v in fwd.items()}
     bwd, ref_bwd = _backward(cpp, fwd, a, n, h, dtype), _backward(NUMPY, saved, wide, n, h, "float64")
     for k in bwd:
-        _close(bwd[k], ref_bwd[k], dtype, grad=True)
+        close_to_reference(bwd[k], ref_bwd[k], dtype, grad=True)
 
 
 SPECIAL = [0.0, -0.0, 1e-30, -1e-8, 0.3, 0.6249, 0.625, 0.6251, 9.0, 10.5, 21.9, 22.1, 40.0, np.inf, -np.inf]

@@ -17,7 +17,7 @@ import minitorch.nn.functional as F
 from minitorch.autograd import gradcheck, gradgradcheck
 from minitorch.backends import cpu
 
-from cpp_kernels import _C, LAYOUTS, NUMPY, Spy, layout, requires_extension
+from cpp_kernels import _C, LAYOUTS, NUMPY, Spy, close_to_reference, layout, requires_extension
 from helpers import TOLERANCES, check, requires_torch, torch
 
 DTYPES = st.sampled_from(["float32", "float64"])
@@ -41,13 +41,6 @@ def arrays_along(draw):
     return layout(x, kind, dim), axis, rng
 
 
-def _close(actual, expected, dtype, grad: bool = False) -> None:
-    """Within the guide's tolerances of the float64 NumPy result (nan where it is nan)."""
-    (fa, fr), (ga, gr) = TOLERANCES[str(dtype)]
-    assert actual.dtype == dtype and actual.shape == expected.shape and actual.flags.c_contiguous
-    np.testing.assert_allclose(actual, expected, atol=ga if grad else fa, rtol=gr if grad else fr)
-
-
 # ---- softmax and log_softmax against the NumPy path ------------------------------------------------------
 @settings(max_examples=150, deadline=None)
 @given(case=arrays_along())
@@ -57,12 +50,16 @@ def test_softmax_kernels_match_numpy_path(cpp, case):
     g = layout(rng.standard_normal(x.shape).astype(x.dtype), "sliced", 0)
     for name in ("softmax", "log_softmax"):
         y = getattr(cpp, name)(x, axis)
-        _close(y, getattr(NUMPY, name)(x.astype(np.float64), axis), x.dtype)
+        close_to_reference(y, getattr(NUMPY, name)(x.astype(np.float64), axis), x.dtype)
         backward = name + "_backward"
         grad = getattr(cpp, backward)(y, g, axis)
-        _close(grad, getattr(NUMPY, backward)(y.astype(np.float64), g.astype(np.float64), axis), x.dtype, grad=True)
+        close_to_reference(
+            grad, getattr(NUMPY, backward)(y.astype(np.float64), g.astype(np.float64), axis), x.dtype, grad=True
+        )
         grad = getattr(cpp, backward)(layout(y, "transposed", 0), g, axis)  # y in another layout than g
-        _close(grad, getattr(NUMPY, backward)(y.astype(np.float64), g.astype(np.float64), axis), x.dtype, grad=True)
+        close_to_reference(
+            grad, getattr(NUMPY, backward)(y.astype(np.float64), g.astype(np.float64), axis), x.dtype, grad=True
+        )
     np.testing.assert_array_equal(x, before)  # the input is left alone
 
 
@@ -107,9 +104,9 @@ def test_long_and_parallel_softmax_match_numpy_path(cpp, dtype, shape, axis):
             cpu.set_num_threads(n)
             for name in ("softmax", "log_softmax"):
                 y = getattr(cpp, name)(x, axis)
-                _close(y, getattr(NUMPY, name)(x.astype(np.float64), axis), dtype)
+                close_to_reference(y, getattr(NUMPY, name)(x.astype(np.float64), axis), dtype)
                 ref = getattr(NUMPY, name + "_backward")(y.astype(np.float64), g.astype(np.float64), axis)
-                _close(getattr(cpp, name + "_backward")(y, g, axis), ref, dtype, grad=True)
+                close_to_reference(getattr(cpp, name + "_backward")(y, g, axis), ref, dtype, grad=True)
     finally:
         cpu.set_num_threads(threads)
 
