@@ -70,6 +70,18 @@ def test_batch_norm_evaluation_matches_torch(dtype, shape):
 
 
 @requires_torch
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_batch_norm_of_an_empty_batch_matches_torch(dtype):
+    """No values per channel: an empty output, and weight and bias gradients of 0 (sums over nothing), not nan."""
+    arrays = (np.zeros((0, 3, 4), dtype), floats((3,), dtype, seed=1), floats((3,), dtype, seed=2))
+
+    def run(lib, x, w, b):
+        return lib.nn.functional.batch_norm(x, None, None, w, b, training=True)
+
+    check(lambda *a: run(minitorch, *a), lambda *a: run(torch, *a), *arrays)
+
+
+@requires_torch
 def test_batch_norm_without_running_stats_and_with_large_offsets():
     """Two-pass statistics: a large common offset does not swamp the variance."""
     x = 1e4 + _batch((8, 3, 5), "float64")

@@ -67,7 +67,7 @@ void batch_norm_kernel(const Strided<T>& x, const T* weight, const T* bias, doub
 }
 
 // With x̂ = (x - mean) * rstd and sums Sg = Σ g, Sgx = Σ g (x - mean) over a channel's M values:
-//   grad_bias = Sg, grad_weight = rstd * Sgx,
+//   grad_bias = Sg, grad_weight = rstd * Sgx (0 for an empty channel),
 //   grad_x = weight * rstd * (g - Sg / M - x̂ * rstd * Sgx / M), an affine map of g and x - mean.
 template <typename T, bool Unit>
 void batch_norm_backward_kernel(const Strided<T>& g, const Strided<T>& x, const T* weight, const T* mean,
@@ -88,7 +88,7 @@ void batch_norm_backward_kernel(const Strided<T>& g, const Strided<T>& x, const 
             sgx += sum_of<T>(L, [=](int64_t l) { return gp[l * gs] * (xp[l * xs] - mt); });
         }
         gb[c] = T(sg);
-        gw[c] = T(rstd * sgx);
+        gw[c] = count > 0 ? T(rstd * sgx) : T(0);  // a sum over no values is 0 (rstd is nan), as in PyTorch
         const double a = double(weight[c]) * rstd;
         const T ta = T(a), tb = T(-a * rstd * rstd * sgx / count), tc = T(-a * sg / count);
         for (int64_t n = 0; n < N; ++n) {

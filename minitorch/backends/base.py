@@ -9,7 +9,10 @@ import numpy as np
 from ..device import device
 from . import im2col, pool
 from .erf import GELU_BETA, GELU_KAPPA, INV_SQRT_2PI, SQRT1_2, erf_array
+from .norm import normalize_grads
 from .windows import Geometry
+
+_ALL = (True, True, True)  # needs: the fused normalization kernels return every gradient
 
 
 class Backend:
@@ -121,30 +124,23 @@ class Backend:
     # Batch norm in training mode, over x viewed as (N, C, L): statistics per channel over N and L.
     def batch_norm(self, x: Any, weight: Any, bias: Any, eps: float) -> Tuple[Any, Any, Any]:
         """``y = (x - mean) / sqrt(var + eps) * weight + bias``; returns y and the ``(C,)`` mean and biased var."""
-        xp = self.xp
-        with xp.errstate(all="ignore"):  # no values in a channel: nan statistics, as in PyTorch
-            mean = x.mean(axis=(0, 2))
-            var = xp.square(x - mean[:, None]).mean(axis=(0, 2))
+        xp, count = self.xp, x.shape[0] * x.shape[2]
+        with xp.errstate(all="ignore"):  # no values in a channel: nan statistics, as in PyTorch (sum / 0: no warning)
+            mean = x.sum(axis=(0, 2)) / count
+            var = xp.square(x - mean[:, None]).sum(axis=(0, 2)) / count
             scale = weight / xp.sqrt(var + eps)
             return (x - mean[:, None]) * scale[:, None] + bias[:, None], mean, var
 
     def batch_norm_backward(self, g: Any, x: Any, weight: Any, mean: Any, var: Any, eps: float) -> Tuple[Any, Any, Any]:
-        """The gradients of ``batch_norm`` for x, weight and bias, from two per-channel sums.
-
-        With x̂ = (x - mean) * rstd over a channel's M values, Sg = Σ g and Sgx = Σ g (x - mean):
-        grad_bias = Sg, grad_weight = rstd * Sgx and
-        grad_x = weight * rstd * (g - Sg / M - x̂ * rstd * Sgx / M).
-        """
-        xp = self.xp
-        count = x.shape[0] * x.shape[2]
+        """The gradients of ``batch_norm`` for x, weight and bias: ``normalize_grads`` (norm.py) over each
+        channel's N * L values, its weight and bias parts summed there."""
+        xp, count = self.xp, x.shape[0] * x.shape[2]
         with xp.errstate(all="ignore"):
-            rstd = 1 / xp.sqrt(var + eps)
-            sg = g.sum(axis=(0, 2))
-            sgx = (g * (x - mean[:, None])).sum(axis=(0, 2))
-            a = weight * rstd
-            b = -a * rstd * rstd * sgx / count
-            gx = g * a[:, None] + (x - mean[:, None]) * b[:, None] - (a * sg / count)[:, None]
-        return gx, rstd * sgx, sg
+            rstd = (1 / xp.sqrt(var + eps))[:, None]
+            gx, gw, gb = normalize_grads(
+                g, x - mean[:, None], rstd, weight[:, None], lambda a: a.sum(axis=(0, 2), keepdims=True) / count, _ALL
+            )
+        return gx, gw.sum(axis=(0, 2)), gb.sum(axis=(0, 2))
 
     # Layer norm over x viewed as (M, D): statistics per row, over its D features.
     def layer_norm(self, x: Any, weight: Optional[Any], bias: Optional[Any], eps: float) -> Tuple[Any, Any, Any]:
@@ -167,18 +163,15 @@ class Backend:
     def layer_norm_backward(
         self, g: Any, x: Any, weight: Optional[Any], mean: Any, var: Any, eps: float
     ) -> Tuple[Any, Any, Any]:
-        """The gradients of ``layer_norm`` for x, weight and bias (the last two as if both were given).
-
-        With x̂ = (x - mean) * rstd and ĝ = g * weight over a row:
-        grad_x = rstd * (ĝ - mean(ĝ) - x̂ * mean(ĝ x̂)); summed over rows, grad_weight = Σ g x̂ and grad_bias = Σ g.
-        """
+        """The gradients of ``layer_norm`` for x, weight and bias (the last two as if both were given):
+        ``normalize_grads`` (norm.py) over each row's D features, its weight and bias parts summed over rows."""
         xp, d = self.xp, x.shape[1]
         with xp.errstate(all="ignore"):
             rstd = (1 / xp.sqrt(var + eps))[:, None]
-            xhat = (x - mean[:, None]) * rstd
-            gh = g if weight is None else g * weight
-            gx = rstd * (gh - gh.sum(axis=1, keepdims=True) / d - xhat * (gh * xhat).sum(axis=1, keepdims=True) / d)
-        return gx, (g * xhat).sum(axis=0), g.sum(axis=0)
+            gx, gw, gb = normalize_grads(
+                g, x - mean[:, None], rstd, weight, lambda a: a.sum(axis=1, keepdims=True) / d, _ALL
+            )
+        return gx, gw.sum(axis=0), gb.sum(axis=0)
 
     # erf, and GELU, x * Phi(x): Phi the normal CDF (approximate "none") or PyTorch's tanh formula for it ("tanh").
     def erf(self, x: Any) -> Any:

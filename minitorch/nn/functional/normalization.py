@@ -6,10 +6,11 @@ scale and shift per feature, y = x̂ * weight + bias. They differ only in
 *which* dims the statistics are taken over (the batch, the features of one
 sample, or groups of channels). ``_Normalize`` does that in one pass on
 arrays. Its backward is the closed-form gradient, written once with plain
-operators: it runs on tensors when the backward itself must be
-differentiable (``create_graph=True``), else directly on arrays. Batch and
-layer norm, the common ones, run as fused backend kernels instead
-(``_BatchNorm``, ``_LayerNorm``) and keep that formula for ``create_graph``.
+operators in backends/norm.py: it runs on tensors when the backward itself
+must be differentiable (``create_graph=True``), else directly on arrays.
+Batch and layer norm, the common ones, run as fused backend kernels instead
+(``_BatchNorm``, ``_LayerNorm``), whose NumPy reference is the same formula,
+and keep the tensor form for ``create_graph``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ...autograd import grad_mode
+from ...backends.norm import normalize_grads
 from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import zeros
@@ -78,24 +80,11 @@ class _Normalize(Function):
 
 
 def _normalize_grads(g: Any, x: Any, weight: Any, mean: Any, rsqrt: Any, eps: float, needs: Sequence[bool]) -> Any:
-    """Gradients of y = x̂ * weight + bias for x, weight and bias (None where not needed).
-
-    Written with operators only, given ``mean`` over the normalized dims and
-    ``rsqrt``, so it runs on tensors or on arrays alike. x̂ is recomputed from x.
-    """
+    """``normalize_grads`` (backends/norm.py) with x̂'s statistics recomputed from x, given ``mean`` over the
+    normalized dims and ``rsqrt``: on tensors or on arrays alike. The engine sums the weight and bias gradients
+    back to their shapes."""
     centred = x - mean(x)
-    rstd = rsqrt(mean(centred * centred) + eps)
-    xhat = centred * rstd
-    grad_x = grad_w = grad_b = None
-    if needs[0]:
-        # d/dx of x̂: remove the parts of g_x̂ along the mean and along x̂ itself.
-        g_xhat = g if weight is None else g * weight
-        grad_x = rstd * (g_xhat - mean(g_xhat) - xhat * mean(g_xhat * xhat))
-    if needs[1]:
-        grad_w = g * xhat  # the engine sums it back to weight's shape
-    if needs[2]:
-        grad_b = g
-    return grad_x, grad_w, grad_b
+    return normalize_grads(g, centred, rsqrt(mean(centred * centred) + eps), weight, mean, needs)
 
 
 def _fused_forward(
@@ -163,7 +152,7 @@ class _BatchNorm(_Normalize):
 
 def _channels(x: Tensor) -> Any:
     """x's array as (N, C, L): the channels in the middle, every position of a sample after them (a view)."""
-    return x._data.reshape(x.shape[0], x.shape[1], -1)
+    return x._data.reshape(x.shape[0], x.shape[1], math.prod(x.shape[2:]))  # not -1: N may be 0
 
 
 def _affine(x: Tensor, param: Optional[Tensor], default: float) -> Any:
