@@ -1,11 +1,13 @@
 // What every kernel of minitorch._C shares: argument checks that raise Python
-// exceptions, a strided view of a NumPy array, dtype dispatch, and OpenMP.
+// exceptions, a strided view of a NumPy array and a walker over such views, dtype
+// dispatch, and OpenMP.
 #pragma once
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -47,6 +49,58 @@ template <typename T>
 struct Strided {
     const T* data;
     std::vector<int64_t> shape, strides;  // strides in elements, may be 0 or negative
+};
+
+// The dims of a loop over K operands of one shape, each with its own strides, reduced to as few as walk the
+// same elements: size-1 dims are dropped, and dim d is merged into dim d-1 when every operand steps over the two
+// as over one (stride[d-1] == stride[d] * shape[d]), so contiguous operands make one long dim and finding a
+// position's offsets takes few divisions. At least one dim remains (size 1, strides 0, for a 0-d array); the
+// last is the innermost, along which kernels run their vector loops.
+template <size_t K>
+struct MergedDims {
+    std::vector<int64_t> shape;                   // the merged sizes, outermost first
+    std::vector<std::array<int64_t, K>> strides;  // strides[d][k]: operand k's stride along merged dim d
+
+    // From dims [0, nd) of `sizes`, operand k stepping by strides_of[k][d] along dim d; dim `skip` (if any) is
+    // left out, as a kernel does with the axis it reduces along.
+    MergedDims(const int64_t* sizes, const std::array<const int64_t*, K>& strides_of, int nd, int skip = -1) {
+        for (int d = 0; d < nd; ++d) {
+            if (d == skip || sizes[d] == 1) continue;
+            std::array<int64_t, K> s;
+            bool merge = !shape.empty();
+            for (size_t k = 0; k < K; ++k) {
+                s[k] = strides_of[k][d];
+                merge = merge && strides.back()[k] == s[k] * sizes[d];
+            }
+            if (merge) {
+                shape.back() *= sizes[d];
+                strides.back() = s;
+            } else {
+                shape.push_back(sizes[d]);
+                strides.push_back(s);
+            }
+        }
+        if (shape.empty()) shape.push_back(1), strides.push_back({});
+    }
+
+    // How many positions the dims hold.
+    int64_t count() const {
+        int64_t n = 1;
+        for (int64_t s : shape) n *= s;
+        return n;
+    }
+
+    // The K operands' offsets of position i, counted row-major over the dims (i < count()).
+    std::array<int64_t, K> offsets(int64_t i) const {
+        std::array<int64_t, K> o{};
+        for (size_t d = shape.size(); d-- > 1;) {
+            const int64_t j = i % shape[d];
+            i /= shape[d];
+            for (size_t k = 0; k < K; ++k) o[k] += j * strides[d][k];
+        }
+        for (size_t k = 0; k < K; ++k) o[k] += i * strides[0][k];  // the outermost dim needs no division
+        return o;
+    }
 };
 
 inline std::string shape_str(const py::array& a) {

@@ -60,66 +60,32 @@ SIMD_CLONES INLINE_ALL void binary_run(const T* __restrict a, int64_t as, const 
     for (int64_t i = 0; i < n; ++i) out[i] = Op::apply(a[i * as], b[i * bs]);
 }
 
-// K inputs and their contiguous output (operand K), walked as rows along the last dim. Size-1 dims are dropped
-// and neighbouring dims that step through every operand as one are merged, so that contiguous operands make a
-// single row, and a slice or a broadcast keeps rows as long as memory allows.
-template <size_t K>
-struct Walk {
-    std::vector<int64_t> shape;                       // the merged dims; the last is the row
-    std::vector<std::array<int64_t, K + 1>> strides;  // per dim, each operand's stride in elements
-};
-
-template <typename T, size_t K>
-Walk<K> walk_of(const std::array<const Strided<T>*, K>& inputs) {
-    const std::vector<int64_t>& shape = inputs[0]->shape;
-    std::vector<int64_t> out(shape.size(), 1);  // the output's strides
-    for (size_t d = shape.size(); d-- > 1;) out[d - 1] = out[d] * shape[d];
-    Walk<K> w{{1}, {{}}};  // a first dim of size 1 (strides 0) stands for a 0-d array
-    for (size_t d = 0; d < shape.size(); ++d) {
-        if (shape[d] == 1) continue;
-        std::array<int64_t, K + 1> s;
-        for (size_t k = 0; k < K; ++k) s[k] = inputs[k]->strides[d];
-        s[K] = out[d];
-        bool merge = true;
-        for (size_t k = 0; k <= K; ++k) merge = merge && w.strides.back()[k] == s[k] * shape[d];
-        if (merge) {
-            w.shape.back() *= shape[d];
-            w.strides.back() = s;
-        } else {
-            w.shape.push_back(shape[d]);
-            w.strides.push_back(s);
-        }
-    }
-    return w;
-}
-
 // A new contiguous array of the inputs' shape, filled by run(pointers, steps, n, out) for every stretch of at
-// most kChunk values along a row, spread over the threads; pointers[k] is where the stretch starts in input k.
+// most kChunk values along a row, spread over the threads; pointers[k] is where the stretch starts in input k,
+// and steps[k] its stride.
 constexpr int64_t kChunk = 4096;
 
 template <typename T, size_t K, typename Run>
 py::array elementwise(const std::array<const Strided<T>*, K>& inputs, Run&& run) {
     py::array_t<T> result(inputs[0]->shape);
     if (result.size() == 0) return std::move(result);
-    const Walk<K> w = walk_of<T, K>(inputs);
-    const size_t last = w.shape.size() - 1;
-    const int64_t L = w.shape[last], chunks = (L + kChunk - 1) / kChunk;
-    int64_t rows = 1;
-    for (size_t d = 0; d < last; ++d) rows *= w.shape[d];
-    std::array<int64_t, K> steps;
-    for (size_t k = 0; k < K; ++k) steps[k] = w.strides[last][k];
+    const std::vector<int64_t>& shape = inputs[0]->shape;
+    std::vector<int64_t> out_strides(shape.size(), 1);
+    for (size_t d = shape.size(); d-- > 1;) out_strides[d - 1] = out_strides[d] * shape[d];
+    // The inputs and the output (operand K) walked as rows along the last merged dim: contiguous operands make a
+    // single row, and a slice or a broadcast keeps rows as long as memory allows.
+    std::array<const int64_t*, K + 1> strides;
+    for (size_t k = 0; k < K; ++k) strides[k] = inputs[k]->strides.data();
+    strides[K] = out_strides.data();
+    const MergedDims<K + 1> dims(shape.data(), strides, int(shape.size()));
+    const int64_t L = dims.shape.back(), rows = dims.count() / L, chunks = (L + kChunk - 1) / kChunk;
+    const std::array<int64_t, K + 1>& steps = dims.strides.back();
     T* out = result.mutable_data();
     py::gil_scoped_release unlocked;
 #pragma omp parallel for num_threads(kernel_threads()) schedule(static) if (rows * L > kParallelWork)
     for (int64_t item = 0; item < rows * chunks; ++item) {
         const int64_t start = item % chunks * kChunk;
-        std::array<int64_t, K + 1> at;
-        for (size_t k = 0; k <= K; ++k) at[k] = start * w.strides[last][k];
-        for (int64_t row = item / chunks, d = int64_t(last) - 1; d >= 0; --d) {
-            const int64_t i = row % w.shape[d];
-            row /= w.shape[d];
-            for (size_t k = 0; k <= K; ++k) at[k] += i * w.strides[d][k];
-        }
+        const std::array<int64_t, K + 1> at = dims.offsets(item / chunks * L + start);
         std::array<const T*, K> from;
         for (size_t k = 0; k < K; ++k) from[k] = inputs[k]->data + at[k];
         run(from, steps, std::min(kChunk, L - start), out + at[K]);

@@ -68,47 +68,12 @@ py::ssize_t checked_axis(int64_t axis, const py::array& a, const char* kernel, c
     return py::ssize_t(axis);
 }
 
-// Dims of shape `shape` seen by two arrays with strides `a` and `b`, with size-1 dims dropped and neighbours
-// merged where both arrays step over them as over one dim (so a contiguous block becomes one long row).
-struct Dims {
-    std::vector<int64_t> shape, a, b;
-
-    Dims(const int64_t* n, const int64_t* sa, const int64_t* sb, int nd) {
-        for (int d = 0; d < nd; ++d) {
-            if (n[d] == 1) continue;
-            if (!shape.empty() && a.back() == sa[d] * n[d] && b.back() == sb[d] * n[d]) {
-                shape.back() *= n[d];
-                a.back() = sa[d];
-                b.back() = sb[d];
-            } else {
-                shape.push_back(n[d]), a.push_back(sa[d]), b.push_back(sb[d]);
-            }
-        }
-    }
-    int64_t count() const {
-        int64_t c = 1;
-        for (int64_t n : shape) c *= n;
-        return c;
-    }
-    // The offsets in a and in b of position i (row-major) of these dims.
-    void offsets(int64_t i, int64_t* oa, int64_t* ob) const {
-        *oa = *ob = 0;
-        for (int d = int(shape.size()) - 1; d >= 0; --d) {
-            const int64_t k = i % shape[d];
-            i /= shape[d];
-            *oa += k * a[d];
-            *ob += k * b[d];
-        }
-    }
-};
-
-// dst += src over the block `dims` (at least one dim; dims.a: dst's strides, dims.b: src's), one dim per level;
-// the last dim is a loop the compiler vectorises when both rows are contiguous.
+// dst += src over the block `dims` (operand 0: dst, 1: src) from merged dim d on, one dim per level; the last
+// dim is a loop the compiler vectorises when both rows are contiguous.
 template <typename T>
-void add_block(T* dst, const T* src, const Dims& dims, int d) {
-    const int nd = int(dims.shape.size());
-    const int64_t n = dims.shape[d], sd = dims.a[d], ss = dims.b[d];
-    if (d + 1 < nd) {
+void add_block(T* dst, const T* src, const MergedDims<2>& dims, size_t d) {
+    const int64_t n = dims.shape[d], sd = dims.strides[d][0], ss = dims.strides[d][1];
+    if (d + 1 < dims.shape.size()) {
         for (int64_t k = 0; k < n; ++k) add_block(dst + k * sd, src + k * ss, dims, d + 1);
     } else if (sd == 1 && ss == 1) {
 #pragma omp simd
@@ -123,13 +88,12 @@ void add_block(T* dst, const T* src, const Dims& dims, int d) {
 // dims) each thread owns a range of the N output slices and walks the whole index, skipping the others' rows.
 template <typename T>
 void index_add_kernel(T* out, const Strided<T>& o, int64_t axis, const Strided<int64_t>& index, const Strided<T>& s) {
-    const int nd = int(o.shape.size());
-    const Dims outer(o.shape.data(), o.strides.data(), s.strides.data(), int(axis));
-    const Dims inner(o.shape.data() + axis + 1, o.strides.data() + axis + 1, s.strides.data() + axis + 1,
-                     nd - int(axis) - 1);
+    const int nd = int(o.shape.size()), a = int(axis);
+    const MergedDims<2> outer(o.shape.data(), {o.strides.data(), s.strides.data()}, a);
+    const MergedDims<2> inner(o.shape.data() + a + 1, {o.strides.data() + a + 1, s.strides.data() + a + 1}, nd - a - 1);
     const int64_t N = o.shape[axis], M = s.shape[axis], so = o.strides[axis], ss = s.strides[axis];
     const int64_t* idx = index.data;
-    const int64_t is = index.strides[0], positions = outer.count(), work = positions * M * inner.count();
+    const int64_t is = index.strides[0], positions = outer.count(), block = inner.count(), work = positions * M * block;
 #pragma omp parallel num_threads(kernel_threads()) if (work > kParallelWork)
     {
         int64_t threads = 1, t = 0;
@@ -141,11 +105,10 @@ void index_add_kernel(T* out, const Strided<T>& o, int64_t axis, const Strided<i
                                                                                        : positions;
         const int64_t lo = split_outer ? 0 : N * t / threads, hi = split_outer ? N : N * (t + 1) / threads;
         for (int64_t p = p0; p < p1; ++p) {
-            int64_t oo, os;
-            outer.offsets(p, &oo, &os);
+            const auto [oo, os] = outer.offsets(p);
             T* dst = out + oo;
             const T* src = s.data + os;
-            if (inner.shape.empty()) {  // single elements: index_add along the last dim
+            if (block == 1) {  // single elements, as in index_add along the last dim
                 for (int64_t m = 0; m < M; ++m) {
                     const int64_t i = idx[m * is];
                     if (i >= lo && i < hi) dst[i * so] += src[m * ss];

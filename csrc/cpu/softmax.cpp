@@ -70,44 +70,6 @@ struct Operands {
     std::vector<int64_t> out_strides;
 };
 
-// The dims that number the slices (all but the axis, and for lanes but the last dim too): each one's
-// size and strides in a, b and out. Neighbours that step through memory as one dim are merged, so
-// that in a contiguous array finding a slice takes no division.
-struct OuterDim {
-    int64_t size, a, b, out;
-};
-
-struct Offsets {
-    int64_t a = 0, b = 0, out = 0;
-};
-
-// Where slice `index` (row-major over `dims`) starts in a, b and out.
-inline Offsets offsets_of(const std::vector<OuterDim>& dims, int64_t index) {
-    Offsets o;
-    for (size_t k = dims.size(); k-- > 0;) {
-        const int64_t i = k ? index % dims[k].size : index;
-        index /= dims[k].size;
-        o.a += i * dims[k].a, o.b += i * dims[k].b, o.out += i * dims[k].out;
-    }
-    return o;
-}
-
-template <typename T>
-std::vector<OuterDim> outer_dims(const Operands<T>& ops, int axis) {
-    const int last = int(ops.a.shape.size()) - 1;
-    std::vector<OuterDim> dims;
-    for (int d = 0; d <= last; ++d) {
-        if (d == axis || (d == last && axis != last)) continue;
-        const OuterDim next{ops.a.shape[d], ops.a.strides[d], ops.b.strides[d], ops.out_strides[d]};
-        OuterDim* prev = dims.empty() ? nullptr : &dims.back();
-        if (prev && prev->a == next.a * next.size && prev->b == next.b * next.size && prev->out == next.out * next.size)
-            *prev = {prev->size * next.size, next.a, next.b, next.out};
-        else
-            dims.push_back(next);
-    }
-    return dims;
-}
-
 // The L values at stride `step` from p, copied into `buffer`; returns buffer. Stride 0 (one value
 // broadcast, as in the gradient of a sum) is a fill, which vectorises.
 template <typename T>
@@ -208,8 +170,10 @@ SIMD_CLONES void lanes(const T* a, const T* b, T* out, int64_t n, int64_t L, int
 // lanes, which SIMD_CLONES reaches; see common.h.)
 template <typename T, typename Op>
 void slices_kernel(const Operands<T>& ops, int axis, int64_t slices) {
-    const std::vector<OuterDim> outer = outer_dims(ops, axis);
     const int last = int(ops.a.shape.size()) - 1;
+    // The dims that number the slices, in a, b and out: all but the axis, and for lanes but the last dim too.
+    const MergedDims<3> outer(ops.a.shape.data(), {ops.a.strides.data(), ops.b.strides.data(), ops.out_strides.data()},
+                              last, axis);
     const int64_t L = ops.a.shape[axis], sa = ops.a.strides[axis], sb = ops.b.strides[axis];
     if (axis == last) {
         // Rows at another stride (a transposed input, a gradient broadcast from a sum) are first copied
@@ -220,11 +184,11 @@ void slices_kernel(const Operands<T>& ops, int axis, int64_t slices) {
             std::vector<T> row_a(copy_a ? L : 0), row_b(copy_b && !b_is_a ? L : 0);
 #pragma omp for schedule(static)
             for (int64_t r = 0; r < slices; ++r) {
-                const Offsets o = offsets_of(outer, r);
-                const T *a = ops.a.data + o.a, *b = ops.b.data + o.b;
+                const auto [oa, ob, oo] = outer.offsets(r);
+                const T *a = ops.a.data + oa, *b = ops.b.data + ob;
                 if (copy_a) a = gather(a, sa, L, row_a.data());
                 if (copy_b) b = b_is_a ? a : gather(b, sb, L, row_b.data());
-                row<T, Op>(a, b, ops.out + o.out, L);
+                row<T, Op>(a, b, ops.out + oo, L);
             }
         }
         return;
@@ -235,12 +199,12 @@ void slices_kernel(const Operands<T>& ops, int axis, int64_t slices) {
 #pragma omp parallel for num_threads(kernel_threads()) schedule(static) if (slices * L > kParallelWork)
     for (int64_t item = 0; item < slices / J * blocks; ++item) {
         const int64_t j0 = item % blocks * kLanes, n = std::min(kLanes, J - j0);
-        const Offsets o = offsets_of(outer, item / blocks);
-        const T *a = ops.a.data + o.a + j0 * ja, *b = ops.b.data + o.b + j0 * jb;
+        const auto [oa, ob, oo] = outer.offsets(item / blocks);
+        const T *a = ops.a.data + oa + j0 * ja, *b = ops.b.data + ob + j0 * jb;
         if (unit)
-            lanes<T, Op, true>(a, b, ops.out + o.out + j0, n, L, sa, sb, so, ja, jb);
+            lanes<T, Op, true>(a, b, ops.out + oo + j0, n, L, sa, sb, so, ja, jb);
         else
-            lanes<T, Op, false>(a, b, ops.out + o.out + j0, n, L, sa, sb, so, ja, jb);
+            lanes<T, Op, false>(a, b, ops.out + oo + j0, n, L, sa, sb, so, ja, jb);
     }
 }
 
