@@ -1,11 +1,12 @@
-"""Winograd's F(2x2, 3x3) convolution (csrc/cpu/winograd.cpp): each transform against its formula in NumPy, the
-routed convolution against the NumPy path and PyTorch, gradcheck through it, which layers take it, and bad input.
+"""Winograd's F(2x2, 3x3) convolution (csrc/cpu/winograd.cpp): each transform and each transform's transpose (for
+the weight gradient) against its formula in NumPy, the routed convolution and its gradients against the NumPy path,
+im2col and PyTorch, gradcheck through it, which layers take it, and bad input.
 
 Integer-valued inputs keep every sum exact (the transforms scale by 1/2 at most), so those checks need no
 tolerance. On normal values the check is Winograd's error bound: each output mixes its tile's 16 inputs in the
 transforms, so its rounding error is bounded by the layer's scale, max(|x| * |w| convolved), not its own size.
 The ``winograd`` fixture routes every qualifying layer, however few its tiles, to Winograd (a threshold of 0 tiles
-per channel); the forward still takes im2col when the weight gradient wants its columns (``keep``).
+per channel); in training (``keep``) the forward keeps its transformed input V for the weight gradient.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from minitorch.backends import cpu
 from minitorch.backends.windows import Geometry
 
 from cpp_kernels import _C, LAYOUTS, NUMPY, Spy, layout, requires_extension
-from helpers import check, requires_torch, torch, with_layout
+from helpers import TOLERANCES, check, requires_torch, torch, with_layout
 
 # The F(2x2, 3x3) matrices (Lavin and Gray, 2015): U = G g Gᵀ, V = Bᵀ d B, y = Aᵀ (U ⊙ V) A.
 G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
@@ -54,6 +55,21 @@ def output_formula(m: np.ndarray, n: int, oh: int, ow: int) -> np.ndarray:
     tiles = m.reshape(4, 4, n, th, tw, m.shape[-1])
     y = np.einsum("ai,ijnyxo,bj->noyaxb", AT, tiles, AT).reshape(n, m.shape[-1], 2 * th, 2 * tw)
     return y[:, :, :oh, :ow]
+
+
+def output_grad_formula(g: np.ndarray) -> np.ndarray:
+    """dM (16, N * tiles, O) from g (N, O, oh, ow): A dY Aᵀ per 2x2 tile dY, zero past oh and ow (the kernel
+    returns its transpose, dMᵀ)."""
+    n, o, oh, ow = g.shape
+    th, tw = _tiles(oh), _tiles(ow)
+    padded = np.zeros((n, o, 2 * th, 2 * tw), g.dtype)
+    padded[:, :, :oh, :ow] = g
+    return np.einsum("ia,noyixj,jb->abnyxo", AT, padded.reshape(n, o, th, 2, tw, 2), AT).reshape(16, n * th * tw, o)
+
+
+def weight_grad_formula(du: np.ndarray) -> np.ndarray:
+    """gw (O, C, 3, 3) from dU (16, C, O): Gᵀ dU G per channel pair."""
+    return np.einsum("ai,abco,bj->ocij", G, du.reshape((4, 4) + du.shape[1:]), G)
 
 
 def winograd_conv(x: np.ndarray, w: np.ndarray, geom: Geometry) -> np.ndarray:
@@ -148,6 +164,41 @@ def test_tiles_past_the_input_see_zeros(dtype):
     assert np.count_nonzero(v) < v.size // 4  # most tiles lie outside
 
 
+# ---- the transposes, for the weight gradient in the Winograd domain ------------------------------------
+@requires_extension
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 3),
+    c=st.integers(1, 5),
+    o=st.integers(1, 5),
+    out=st.tuples(st.integers(1, 9), st.integers(1, 9)),
+    views=st.tuples(VIEWS, VIEWS),
+    dtype=DTYPES,
+    seed=st.integers(0, 99),
+)
+def test_gradient_transforms_match_their_formulas_and_are_transposes(n, c, o, out, views, dtype, seed):
+    rng = np.random.default_rng(seed)
+    g = _integers(rng, (n, o) + out, dtype, views[0])
+    du = _integers(rng, (16, c, o), dtype, views[1])
+    dm, gw = _C.winograd_output_grad(g).swapaxes(1, 2), _C.winograd_weight_grad(du)  # dMᵀ comes out contiguous
+    for ours, formula in [(dm.swapaxes(1, 2), output_grad_formula(g).swapaxes(1, 2)), (gw, weight_grad_formula(du))]:
+        assert ours.dtype == np.dtype(dtype) and ours.flags.c_contiguous
+        np.testing.assert_array_equal(ours, formula)
+    # <output(M), g> = <M, output_grad(g)> and <weight(w), dU> = <w, weight_grad(dU)>, exactly on integers
+    m, w = _integers(rng, dm.shape, dtype), _integers(rng, (o, c, 3, 3), dtype)
+    assert np.vdot(_C.winograd_output(m, n, *out), g) == np.vdot(m, dm)
+    assert np.vdot(_C.winograd_weight(w), du) == np.vdot(w, gw)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@requires_extension
+def test_gradient_transforms_of_empty_arrays(dtype):
+    assert _C.winograd_output_grad(np.zeros((0, 3, 5, 4), dtype)).shape == (16, 3, 0)
+    assert _C.winograd_output_grad(np.zeros((2, 3, 0, 4), dtype)).shape == (16, 3, 0)
+    assert _C.winograd_weight_grad(np.zeros((16, 0, 2), dtype)).shape == (2, 0, 3, 3)
+    np.testing.assert_array_equal(_C.winograd_weight_grad(np.zeros((16, 2, 0), dtype)), np.zeros((0, 2, 3, 3)))
+
+
 # ---- the routed convolution ---------------------------------------------------------------------------
 @settings(max_examples=40, deadline=None)
 @given(geom=winograd_windows(), n=st.integers(1, 3), view=VIEWS, dtype=DTYPES, seed=st.integers(0, 99))
@@ -158,12 +209,17 @@ def test_routed_conv_matches_numpy_path(winograd, geom, n, view, dtype, seed):
     g = _integers(rng, (n, o) + geom.out, dtype, view)
     assert winograd._winograd(n, w.shape, geom, 1) and not winograd._direct(w.shape, geom, 1)
     y, saved = winograd.conv(x, w, geom, 1)
-    assert saved is None  # no columns: the weight gradient makes its own
+    assert saved is None  # no weight gradient wanted: nothing kept
     np.testing.assert_array_equal(y, NUMPY.conv(x, w, geom, 1)[0])
+    y_kept, kept = winograd.conv(x, w, geom, 1, keep=True)
+    assert isinstance(kept, cpu._Transformed) and kept.v.shape == (16, n * _tiles(geom.out[0]) * _tiles(geom.out[1]), c)
+    np.testing.assert_array_equal(y_kept, y)
     np.testing.assert_array_equal(winograd.conv_input_grad(g, w, geom, 1), NUMPY.conv_input_grad(g, w, geom, 1))
-    np.testing.assert_array_equal(
-        winograd.conv_weight_grad(x, g, geom, 1, saved), NUMPY.conv_weight_grad(x, g, geom, 1)
-    )
+    expected = NUMPY.conv_weight_grad(x, g, geom, 1)
+    for saved in (kept, None):  # the forward's V, or one the weight gradient makes
+        gw = winograd.conv_weight_grad(x, g, geom, 1, saved)
+        assert gw.dtype == np.dtype(dtype) and gw.shape == (o, c, 3, 3)
+        np.testing.assert_array_equal(gw, expected)
 
 
 @settings(max_examples=25, deadline=None)
@@ -203,7 +259,7 @@ def test_conv2d_matches_torch(winograd, size, padding, n, dtype, seed):
     mt_conv = lambda x, w, b: F.conv2d(x, w, b, padding=padding)
     th_conv = lambda x, w, b: torch.nn.functional.conv2d(x, w, b, padding=padding)
     layouts = ("contiguous", "transposed", "sliced")
-    check(mt_conv, th_conv, x, w, b, layouts=layouts, atol=tol, rtol=0)  # training: the forward keeps columns
+    check(mt_conv, th_conv, x, w, b, layouts=layouts, atol=tol, rtol=0)  # training: the forward keeps V
     frozen = with_layout(w, "transposed", requires_grad=False)  # a weight with no gradient: Winograd forward
     check(lambda x, b: mt_conv(x, frozen, b), lambda x, b: th_conv(x, torch.tensor(w), b), x, b, layouts=layouts,
           atol=tol, rtol=0)  # fmt: skip
@@ -221,7 +277,47 @@ def test_gradcheck_through_winograd(winograd, monkeypatch):
     frozen = w.detach()  # no weight gradient: the forward runs Winograd too
     assert minitorch.autograd.gradcheck(lambda x, b: conv(x, frozen, b), (x, b))
     assert minitorch.autograd.gradgradcheck(lambda x, b: conv(x, frozen, b), (x, b))
-    assert "winograd_input" in spy.called and "winograd_output" in spy.called
+    assert {"winograd_input", "winograd_output", "winograd_output_grad", "winograd_weight_grad"} <= set(spy.called)
+
+
+@settings(max_examples=20, deadline=None)
+@given(geom=winograd_windows(), n=st.integers(1, 3), view=VIEWS, dtype=DTYPES, seed=st.integers(0, 99))
+def test_weight_grad_on_normal_values_matches_im2col(winograd, geom, n, view, dtype, seed):
+    """Within Winograd's bound of the float64 NumPy path; and next to the im2col + BLAS route's own rounding."""
+    rng = np.random.default_rng(seed)
+    x = _view(rng.standard_normal((n, 24) + geom.size).astype(dtype), view)
+    w = rng.standard_normal((24, 24, 3, 3)).astype(dtype)
+    g = _view(rng.standard_normal((n, 24) + geom.out).astype(dtype), view)
+    _, saved = winograd.conv(x, w, geom, 1, keep=True)
+    gw = winograd.conv_weight_grad(x, g, geom, 1, saved)
+    as64 = lambda a: a.astype(np.float64)
+    expected = NUMPY.conv_weight_grad(as64(x), as64(g), geom, 1)
+    # Each weight's gradient correlates x with g over the batch: its scale is that of |x| with |g|.
+    scale = NUMPY.conv_weight_grad(np.abs(as64(x)), np.abs(as64(g)), geom, 1).max(initial=0)
+    np.testing.assert_allclose(gw, expected, rtol=0, atol=16 * np.finfo(dtype).eps * scale)
+    columns = cpu._Columns(cpu._columns(np.ascontiguousarray(x), geom, 1))  # what an im2col forward keeps
+    np.testing.assert_allclose(winograd.conv_weight_grad(x, g, geom, 1, columns), expected, rtol=0,
+                               atol=16 * np.finfo(dtype).eps * scale)  # fmt: skip
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_weight_grad_matches_torch(winograd, monkeypatch, dtype):
+    """Training: the forward keeps V, and the weight's gradient comes from it, as PyTorch's would."""
+    spy = Spy()
+    monkeypatch.setattr(cpu, "_C", spy)
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((3, 32, 7, 6)).astype(dtype), (rng.standard_normal((40, 32, 3, 3)) / 17).astype(dtype)
+    xt, wt = minitorch.tensor(x, requires_grad=True), minitorch.tensor(w, requires_grad=True)
+    F.conv2d(xt, wt, padding=1).sum().backward()
+    x_th, w_th = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    torch.nn.functional.conv2d(x_th, w_th, padding=1).sum().backward()
+    (_, fr), (ga, gr) = TOLERANCES[dtype]
+    scale = float(np.abs(x).sum(axis=(0, 2, 3)).max())  # each gradient sums some of x's values
+    np.testing.assert_allclose(wt.grad.numpy(), w_th.grad.numpy(), rtol=gr, atol=16 * np.finfo(dtype).eps * scale)
+    np.testing.assert_allclose(xt.grad.numpy(), x_th.grad.numpy(), rtol=gr, atol=ga)
+    assert spy.called.count("winograd_input") == 2  # the forward's and the input gradient's: V is reused
+    assert spy.called.count("winograd_weight_grad") == 1 and "im2col" not in spy.called
 
 
 # ---- which layers take it ---------------------------------------------------------------------------
@@ -249,8 +345,24 @@ def test_winograd_takes_stride_1_3x3_layers_only(winograd, monkeypatch):
     assert _spied_conv(winograd, monkeypatch, (2, 4, 6, 6), (4, 4, 3, 3), _geom(6)) == (0, 0)  # small: direct
     # Padding past the kernel's reach: the input gradient is no stride-1 convolution of g (GEMM + col2im).
     assert _spied_conv(winograd, monkeypatch, (2, 32, 6, 6), (32, 32, 3, 3), _geom(6, padding=3)) == (1, 0)
-    # A forward that keeps columns for the weight gradient builds them anyway, so it multiplies them too.
-    assert _spied_conv(winograd, monkeypatch, (2, 32, 6, 6), (32, 32, 3, 3), _geom(6), keep=True) == (0, 1)
+    # In training too: the forward keeps V for the weight gradient.
+    assert _spied_conv(winograd, monkeypatch, (2, 32, 6, 6), (32, 32, 3, 3), _geom(6), keep=True) == (1, 1)
+
+
+def test_weight_grad_reuses_v_and_honours_columns(winograd, monkeypatch):
+    """The weight gradient takes the forward's V; with nothing saved it makes V; columns from an im2col forward
+    (kept while the threshold routed the layer elsewhere) are used as they are."""
+    geom, x, g = _geom(6), np.ones((2, 32, 6, 6), np.float32), np.ones((2, 32, 6, 6), np.float32)
+    _, saved = winograd.conv(x, np.ones((32, 32, 3, 3), np.float32), geom, 1, keep=True)
+    columns = cpu._Columns(cpu._columns(x, geom, 1))
+    for kept, calls in [(saved, ["winograd_output_grad", "winograd_weight_grad"]),
+                        (None, ["winograd_input", "winograd_output_grad", "winograd_weight_grad"]),
+                        (columns, [])]:  # fmt: skip
+        spy = Spy()
+        monkeypatch.setattr(cpu, "_C", spy)
+        gw = winograd.conv_weight_grad(x, g, geom, 1, kept)
+        assert spy.called == calls
+        np.testing.assert_array_equal(gw, NUMPY.conv_weight_grad(x, g, geom, 1))
 
 
 def test_the_default_threshold_takes_resnets_big_layers(cpp, monkeypatch):
@@ -273,6 +385,12 @@ def test_wrong_dtype_raises_type_error():
         _C.winograd_input(np.zeros((1, 1, 4, 4), np.float16), 1, 1, 4, 4)
     with pytest.raises(TypeError, match="winograd_output: expected a float32 or float64 array"):
         _C.winograd_output(np.zeros((16, 4, 1), np.int64), 1, 4, 4)
+    with pytest.raises(TypeError, match="winograd_output_grad: expected a float32 or float64 array"):
+        _C.winograd_output_grad(np.zeros((1, 2, 4, 4), np.int32))
+    with pytest.raises(TypeError, match="winograd_weight_grad: expected a float32 or float64 array"):
+        _C.winograd_weight_grad(np.zeros((16, 2, 2), np.float16))
+    with pytest.raises(TypeError):
+        _C.winograd_weight_grad(None)
     with pytest.raises(TypeError):
         _C.winograd_input("not an array", 1, 1, 4, 4)
 
@@ -295,3 +413,11 @@ def test_wrong_rank_and_shapes_raise_value_error():
         _C.winograd_output(np.zeros((16, 0, 2)), -1, 4, 4)
     with pytest.raises(ValueError, match="not aligned"):
         _C.winograd_weight(np.zeros(11)[1:].view("u1")[4:-4].view(np.float64).reshape(1, 1, 3, 3))
+    with pytest.raises(ValueError, match=r"winograd_output_grad: expected output gradient \(N, O, oh, ow\) to have 4"):
+        _C.winograd_output_grad(np.zeros((2, 4, 4)))
+    with pytest.raises(ValueError, match=r"winograd_weight_grad: expected .* \(16, C, O\) to have 3"):
+        _C.winograd_weight_grad(np.zeros((16, 4)))
+    with pytest.raises(ValueError, match="winograd_weight_grad: expected .* of size 16 at dimension 0"):
+        _C.winograd_weight_grad(np.zeros((9, 2, 2)))
+    with pytest.raises(ValueError, match="not aligned"):
+        _C.winograd_output_grad(np.zeros(11)[1:].view("u1")[4:-4].view(np.float64).reshape(1, 1, 3, 3))

@@ -20,6 +20,10 @@ py::array conv2d_direct_weight_grad(const py::array& x, const py::array& grad, c
 py::array winograd_weight(const py::array& w);
 py::array winograd_input(const py::array& x, int64_t ph, int64_t pw, int64_t oh, int64_t ow);
 py::array winograd_output(const py::array& m, int64_t N, int64_t oh, int64_t ow);
+// Their transposes, for the weight gradient in the same domain: dMᵀ (16, O, N * tiles) from the output gradient
+// g (N, O, oh, ow), A dY Aᵀ per 2x2 tile dY (zero past oh, ow); and gw (O, C, 3, 3) from dU (16, C, O), Gᵀ dU G.
+py::array winograd_output_grad(const py::array& g);
+py::array winograd_weight_grad(const py::array& du);
 
 // pool.cpp: max pooling returns (values, int64 winning tap); average pooling divides by divisor[oh, ow].
 py::tuple max_pool2d(const py::array& x, const Window2d& g);

@@ -72,6 +72,14 @@ PYBIND11_MODULE(_C, m) {
           "Winograd F(2x2, 3x3)'s output transform: M = V @ U (16, N * tiles, O) -> y (N, O, oh, ow), Aᵀ M A "
           "per tile.",
           py::arg("m"), py::arg("n"), py::arg("oh"), py::arg("ow"));
+    m.def("winograd_output_grad", &mt::winograd_output_grad,
+          "The transpose of winograd_output, for the weight gradient: the output gradient g (N, O, oh, ow) -> "
+          "dMᵀ (16, O, N * tiles), A dY Aᵀ per 2x2 tile dY of g (zero past oh and ow), transposed.",
+          py::arg("g"));
+    m.def("winograd_weight_grad", &mt::winograd_weight_grad,
+          "The transpose of winograd_weight: dU (16, C, O), the weight gradient in the Winograd domain "
+          "(V[k]ᵀ dM[k] per k) -> gw (O, C, 3, 3), Gᵀ dU G per channel pair.",
+          py::arg("du"));
     m.def(
         "max_pool2d", [](const py::array& x, WINDOW_ARGS) { return mt::max_pool2d(x, WINDOW("max_pool2d")); },
         "Each window's largest value and the int64 tap (row-major in the kernel) that held it.", py::arg("x"),

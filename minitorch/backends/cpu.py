@@ -137,9 +137,14 @@ _DIRECT_MAX_WEIGHT = 4096
 # Forward and input gradient, Winograd / im2col + BLAS, 2-core AVX-512 machine (benchmarks/bench_winograd.py):
 # from 0.5 tiles per channel 0.62-0.93x (ResNet-18's 8x64x16x16: 0.70-0.72x, 8x128x8x8: 0.82-0.93x), at 0.38 a
 # tie (2x256x14x14), at 0.25 and below mostly 1.0-3.4x (8x256x4x4: 1.15-1.45x; 64x512x2x2 is an exception).
-# A forward whose weight gradient wants columns (``keep``) stays with im2col: building them in the backward instead
-# costs what Winograd saves (forward + weight gradient 2.10 against 2.02 ms at 8x64x16x16, 1.87 against 1.53 ms at
-# 8x128x8x8).
+# In training the forward keeps its transformed input V (``_Transformed``) and the weight gradient stays in the
+# Winograd domain: dU[k]ᵀ = dM[k]ᵀ V[k], 16 products of (O x N * tiles) by (N * tiles x C), then Gᵀ dU G. The same
+# threshold suits it: forward + weight gradient, Winograd / im2col + BLAS (bench_winograd.py, on a shared machine;
+# with BLAS on one thread in brackets) 1.82 / 2.23 ms (2.31 / 3.59) at 8x64x16x16, 1.94 / 1.91 (2.09 / 3.01) at
+# 8x128x8x8, but 3.38 / 1.80 (3.66 / 2.86) at 8x256x4x4. Those products are long sums into small results, which
+# OpenBLAS does not split between its threads, so on two cores the gain is mostly the forward's: conv2d fwd+bwd
+# against PyTorch (`bench_winograd.py --steps --resnet`, four runs), 8x64x16x16 1.60-1.87x -> 1.37-1.56x, 8x128x8x8
+# 1.42-1.56x -> 1.35-1.53x, ResNet-18's step 1.37-1.72x -> 1.22-1.54x (one thread: 1.32x -> 1.02x, 1.21x -> 0.94x).
 _WINOGRAD_MIN_TILES_PER_CHANNEL = 0.5
 
 _KERNEL_DTYPES = ({np.dtype(np.float32)}, {np.dtype(np.float64)})  # the dtype sets a call to _C may hold
@@ -168,12 +173,24 @@ class _Columns(NamedTuple):
     cols: Any
 
 
+class _Transformed(NamedTuple):
+    """What a Winograd forward keeps for the weight gradient: its transformed input V, ``(16, N * tiles, C)``."""
+
+    v: Any
+
+
 def _columns(x: Any, geom: Geometry, groups: int) -> Any:
     """im2col in C++, the batch beside the positions, so each product below is one GEMM over the whole batch."""
     taps = x.shape[1] // groups * math.prod(geom.kernel)
     return _C.im2col(_height_one(x, geom), *_geometry_args(_geometry_2d(geom))).reshape(
         groups, taps, x.shape[0] * math.prod(geom.out)
     )
+
+
+def _winograd_input(x: Any, geom: Geometry) -> Any:
+    """Winograd's transformed input V ``(16, N * tiles, C)`` of a stride-1 3x3 convolution (2-d)."""
+    (top, _), (left, _) = geom.padding
+    return _C.winograd_input(x, top, left, *geom.out)
 
 
 def _batch_last(g: Any, groups: int) -> Any:
@@ -222,24 +239,25 @@ class CpuBackend(Backend):
             and tiles >= _WINOGRAD_MIN_TILES_PER_CHANNEL * max(w_shape[:2])
         )
 
-    def _without_columns(self, x: Any, w: Any, geom: Geometry, groups: int, keep: bool = False) -> Optional[Any]:
-        """The convolution of x with w by a kernel that needs no im2col columns, ``(N, O, *out)`` over a height
-        of 1 for a 1-d one, or None: direct for a small layer; Winograd for a big 3x3 one, unless the weight
-        gradient wants the columns (``keep``)."""
+    def _without_columns(self, x: Any, w: Any, geom: Geometry, groups: int) -> Optional[Tuple[Any, Optional[Any]]]:
+        """The convolution of x with w by a kernel that needs no im2col columns, ``(y, V)`` with y ``(N, O, *out)``
+        (over a height of 1 for a 1-d one), or None: direct for a small layer (V None); Winograd for a big 3x3
+        one, V being its transformed input, which the weight gradient reuses."""
         if self._direct(w.shape, geom, groups):
-            return _C.conv2d_direct(_height_one(x, geom), _height_one(w, geom), *_geometry_args(_geometry_2d(geom)))
-        if not keep and self._winograd(x.shape[0], w.shape, geom, groups):
-            (top, _), (left, _) = geom.padding
-            v = _C.winograd_input(x, top, left, *geom.out)  # (16, N * tiles, C)
-            return _C.winograd_output(v @ _C.winograd_weight(w), x.shape[0], *geom.out)
+            y = _C.conv2d_direct(_height_one(x, geom), _height_one(w, geom), *_geometry_args(_geometry_2d(geom)))
+            return y, None
+        if self._winograd(x.shape[0], w.shape, geom, groups):
+            v = _winograd_input(x, geom)  # (16, N * tiles, C)
+            return _C.winograd_output(v @ _C.winograd_weight(w), x.shape[0], *geom.out), v
         return None
 
     def conv(self, x: Any, w: Any, geom: Geometry, groups: int, keep: bool = False) -> Tuple[Any, Optional[Any]]:
         if not self._native(x, w, spatial=len(geom.size)):
             return super().conv(x, w, geom, groups, keep)
-        y = self._without_columns(x, w, geom, groups, keep)
-        if y is not None:  # no columns: the weight gradient is direct, or not wanted
-            return y.reshape((x.shape[0], w.shape[0]) + geom.out), None
+        done = self._without_columns(x, w, geom, groups)
+        if done is not None:  # no columns: the weight gradient is direct, or Winograd's from V
+            y, v = done
+            return y.reshape((x.shape[0], w.shape[0]) + geom.out), _Transformed(v) if keep and v is not None else None
         n, o, positions = x.shape[0], w.shape[0], math.prod(geom.out)
         cols = _columns(x, geom, groups)
         y = w.reshape(groups, o // groups, cols.shape[1]) @ cols  # (groups, O/groups, N * positions)
@@ -254,9 +272,9 @@ class CpuBackend(Backend):
             # The input gradient of a stride-1 convolution is itself one: g, padded by the kernel's span less
             # the padding, convolved with the kernel turned around (taps flipped, in and out channels swapped).
             turned = w[:, :, ::-1, ::-1].swapaxes(0, 1) if len(geom.size) == 2 else w[:, :, None, ::-1].swapaxes(0, 1)
-            gx = self._without_columns(_height_one(g, geom), turned, full, groups)
-            if gx is not None:
-                return gx.reshape(g.shape[:1] + w.shape[1:2] + geom.size)
+            done = self._without_columns(_height_one(g, geom), turned, full, groups)
+            if done is not None:
+                return done[0].reshape(g.shape[:1] + w.shape[1:2] + geom.size)
         n, o, c = g.shape[0], w.shape[0], w.shape[1] * groups
         g_last = _batch_last(g, groups)
         cols = w.reshape(groups, o // groups, -1).swapaxes(1, 2) @ g_last  # (groups, C/groups * taps, N * positions)
@@ -266,13 +284,22 @@ class CpuBackend(Backend):
 
     def conv_weight_grad(self, x: Any, g: Any, geom: Geometry, groups: int, saved: Optional[Any] = None) -> Any:
         if not self._native(x, g, spatial=len(geom.size)):  # columns from the C++ forward do not fit the NumPy path
-            return super().conv_weight_grad(x, g, geom, groups, None if isinstance(saved, _Columns) else saved)
+            own = isinstance(saved, (_Columns, _Transformed))
+            return super().conv_weight_grad(x, g, geom, groups, None if own else saved)
         w_shape = (g.shape[1], x.shape[1] // groups) + geom.kernel
         if self._direct(w_shape, geom, groups):
             gw = _C.conv2d_direct_weight_grad(
                 _height_one(x, geom), _height_one(g, geom), *_geometry_args(_geometry_2d(geom))
             )
             return gw.reshape(w_shape)
+        if isinstance(saved, _Transformed) or (
+            not isinstance(saved, _Columns) and self._winograd(x.shape[0], w_shape, geom, groups)
+        ):
+            # In the Winograd domain, the transpose of the forward: dM = A dY Aᵀ per output tile, dU[k] = V[k]ᵀ
+            # dM[k] over the batch's tiles, the weight's gradient Gᵀ dU G.
+            v = saved.v if isinstance(saved, _Transformed) else _winograd_input(x, geom)
+            du = _C.winograd_output_grad(g) @ v  # dM[k]ᵀ (O, N * tiles) @ V[k] (N * tiles, C) = dU[k]ᵀ
+            return _C.winograd_weight_grad(du.swapaxes(1, 2))
         cols = saved.cols if isinstance(saved, _Columns) else _columns(x, geom, groups)
         g_last = _batch_last(g, groups)
         if cols.shape[2] >= 2 * cols.shape[1]:
