@@ -117,6 +117,12 @@ def _integers(rng: np.random.Generator, shape, dtype: str, view=("contiguous", 0
     return _view(rng.integers(-4, 5, shape).astype(dtype), view)
 
 
+def _row_major_blocks(a):
+    """Whether each a[i] is row-major, a whole block apart or more: the 16 matrices of V and dMᵀ are a cache line
+    further apart than their size (``Streams`` in winograd.cpp), the other results contiguous."""
+    return all(b.flags.c_contiguous for b in a[:2]) and a.strides[0] >= a[0].nbytes
+
+
 # ---- each transform against its formula, and the three chained against the NumPy path -----------------------
 @requires_extension
 @settings(max_examples=40, deadline=None)
@@ -140,7 +146,7 @@ def test_transforms_match_their_formulas(geom, n, c, o, views, dtype, seed):
         (_C.winograd_input(x, top, left, *geom.out), input_formula(x, top, left, *geom.out)),
         (_C.winograd_output(m, n, *geom.out), output_formula(m, n, *geom.out)),
     ]:
-        assert ours.dtype == np.dtype(dtype) and ours.flags.c_contiguous
+        assert ours.dtype == np.dtype(dtype) and _row_major_blocks(ours)
         np.testing.assert_array_equal(ours, formula)
     np.testing.assert_array_equal(winograd_conv(x, w, geom), NUMPY.conv(x, w, geom, 1)[0])
 
@@ -152,6 +158,19 @@ def test_transforms_of_an_empty_batch(dtype):
     geom = Geometry((5, 4), (5, 4), (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)))
     assert _C.winograd_input(x, 1, 1, 5, 4).shape == (16, 0, 3)
     assert winograd_conv(x, w, geom).shape == (0, 2, 5, 4)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@requires_extension
+def test_transformed_matrices_lie_a_cache_line_apart(dtype):
+    """At ResNet's power-of-two sizes, V's and dMᵀ's 16 matrices start 64 bytes past each other's end (so that
+    their writes do not share an L1 set); BLAS takes them, and the weight gradient from them, as it would
+    contiguous ones."""
+    x, g = np.ones((8, 64, 16, 16), dtype), np.ones((8, 32, 16, 16), dtype)
+    v, dmt = _C.winograd_input(x, 1, 1, 16, 16), _C.winograd_output_grad(g)
+    for a in (v, dmt):
+        assert a.strides[0] == a[0].nbytes + 64 and _row_major_blocks(a)
+    np.testing.assert_array_equal(dmt @ v, np.ascontiguousarray(dmt) @ np.ascontiguousarray(v))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -180,9 +199,9 @@ def test_gradient_transforms_match_their_formulas_and_are_transposes(n, c, o, ou
     rng = np.random.default_rng(seed)
     g = _integers(rng, (n, o) + out, dtype, views[0])
     du = _integers(rng, (16, c, o), dtype, views[1])
-    dm, gw = _C.winograd_output_grad(g).swapaxes(1, 2), _C.winograd_weight_grad(du)  # dMᵀ comes out contiguous
+    dm, gw = _C.winograd_output_grad(g).swapaxes(1, 2), _C.winograd_weight_grad(du)  # dMᵀ comes out row-major
     for ours, formula in [(dm.swapaxes(1, 2), output_grad_formula(g).swapaxes(1, 2)), (gw, weight_grad_formula(du))]:
-        assert ours.dtype == np.dtype(dtype) and ours.flags.c_contiguous
+        assert ours.dtype == np.dtype(dtype) and _row_major_blocks(ours)
         np.testing.assert_array_equal(ours, formula)
     # <output(M), g> = <M, output_grad(g)> and <weight(w), dU> = <w, weight_grad(dU)>, exactly on integers
     m, w = _integers(rng, dm.shape, dtype), _integers(rng, (o, c, 3, 3), dtype)

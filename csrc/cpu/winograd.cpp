@@ -32,6 +32,22 @@ constexpr int64_t kTaps = 16;  // the positions of a transformed 4x4 tile
 // Tiles of 2 outputs needed to cover `n` outputs.
 inline int64_t tiles_for(int64_t n) { return (n + 1) / 2; }
 
+// A new (16, rows, cols) array whose 16 matrices lie one cache line further apart than their size. A transform
+// writes all 16 at once, and at ResNet's sizes rows * cols is a power of two: 16 streams exactly that far apart
+// fall in the same L1 cache set, more than its ways hold, and the writes run ~20% slower (0.30 against
+// 0.24 ms for winograd_input at 8x64x16x16). NumPy's products take the gap like any batch stride.
+template <typename T>
+struct Streams {
+    int64_t stride;  // elements from one matrix to the next
+    py::array_t<T> buffer;
+    Streams(int64_t rows, int64_t cols) : stride(rows * cols + 64 / int64_t(sizeof(T))), buffer(kTaps * stride) {}
+    T* data() { return buffer.mutable_data(); }
+    py::array view(int64_t rows, int64_t cols) {
+        const int64_t item = sizeof(T);
+        return py::array_t<T>({kTaps, rows, cols}, {stride * item, cols * item, item}, buffer.data(), buffer);
+    }
+};
+
 // U[k, c, o] for every o, from w[o, c, 3, 3] at one input channel c: U = G g Gᵀ with
 //   G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]].
 // The loop runs along U's rows (o), gathering from w, whose rows for consecutive c share cache lines.
@@ -95,9 +111,9 @@ SIMD_CLONES void input_sample(const T* padded, int64_t cols, int64_t C, int64_t 
 // buffer covering every tile's patch (the border stays zero from one sample to the next, as each fills the
 // same inside); the rows and columns of x past the last patch belong to no tile and are left out.
 template <typename T>
-void input_kernel(const Strided<T>& x, int64_t ph, int64_t pw, int64_t th, int64_t tw, T* v) {
+void input_kernel(const Strided<T>& x, int64_t ph, int64_t pw, int64_t th, int64_t tw, int64_t stride_k, T* v) {
     const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
-    const int64_t rows = 2 * th + 2, cols = 2 * tw + 2, tiles = th * tw, stride_k = N * tiles * C;
+    const int64_t rows = 2 * th + 2, cols = 2 * tw + 2, tiles = th * tw;
     const int64_t in_rows = std::max<int64_t>(0, std::min(H, rows - ph));
     const int64_t in_cols = std::max<int64_t>(0, std::min(W, cols - pw));
 #pragma omp parallel num_threads(kernel_threads()) if (N * tiles * C * kTaps > kParallelWork)
@@ -194,9 +210,9 @@ SIMD_CLONES void output_grad_channel(const T* even, const T* odd, int64_t tiles,
 // sample at a time, its rows copied into two small buffers (even and odd rows) whose zero padding stands for
 // the tiles' outputs past oh and ow (no row or column is ever written there, so it stays zero).
 template <typename T>
-void output_grad_kernel(const Strided<T>& g, int64_t th, int64_t tw, T* dmt) {
+void output_grad_kernel(const Strided<T>& g, int64_t th, int64_t tw, int64_t stride_k, T* dmt) {
     const int64_t N = g.shape[0], O = g.shape[1], oh = g.shape[2], ow = g.shape[3];
-    const int64_t tiles = th * tw, P = N * tiles, stride_k = O * P;
+    const int64_t tiles = th * tw, P = N * tiles;
 #pragma omp parallel num_threads(kernel_threads()) if (P * O * kTaps > kParallelWork)
     {
         std::vector<T> rows(2 * tiles * 2, T(0));  // even rows, then odd rows, 2 * tw values each
@@ -274,13 +290,14 @@ py::array winograd_input(const py::array& x, int64_t ph, int64_t pw, int64_t oh,
         using T = decltype(zero);
         auto in = strided<T>(x, kernel, "input");
         const int64_t th = tiles_for(oh), tw = tiles_for(ow);
-        py::array_t<T> v({kTaps, in.shape[0] * th * tw, in.shape[1]});
-        T* out = v.mutable_data();
+        const int64_t P = in.shape[0] * th * tw, C = in.shape[1];
+        Streams<T> v(P, C);
+        T* out = v.data();
         {
             py::gil_scoped_release unlocked;
-            input_kernel(in, ph, pw, th, tw, out);
+            input_kernel(in, ph, pw, th, tw, v.stride, out);
         }
-        return v;
+        return v.view(P, C);
     });
 }
 
@@ -311,13 +328,14 @@ py::array winograd_output_grad(const py::array& g) {
         using T = decltype(zero);
         auto in = strided<T>(g, kernel, "output gradient");
         const int64_t th = tiles_for(in.shape[2]), tw = tiles_for(in.shape[3]);
-        py::array_t<T> dmt({kTaps, in.shape[1], in.shape[0] * th * tw});
-        T* out = dmt.mutable_data();
+        const int64_t O = in.shape[1], P = in.shape[0] * th * tw;
+        Streams<T> dmt(O, P);
+        T* out = dmt.data();
         {
             py::gil_scoped_release unlocked;
-            output_grad_kernel(in, th, tw, out);
+            output_grad_kernel(in, th, tw, dmt.stride, out);
         }
-        return dmt;
+        return dmt.view(O, P);
     });
 }
 
