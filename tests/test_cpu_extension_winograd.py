@@ -118,8 +118,8 @@ def _integers(rng: np.random.Generator, shape, dtype: str, view=("contiguous", 0
 
 
 def _row_major_blocks(a):
-    """Whether each a[i] is row-major, a whole block apart or more: the 16 matrices of V and dMᵀ are a cache line
-    further apart than their size (``Streams`` in winograd.cpp), the other results contiguous."""
+    """Whether each a[i] is row-major, a whole block apart or more: the 16 matrices of U, V and dMᵀ are a cache
+    line further apart than their size (``Streams`` in winograd.cpp), the other results contiguous."""
     return all(b.flags.c_contiguous for b in a[:2]) and a.strides[0] >= a[0].nbytes
 
 
@@ -163,14 +163,14 @@ def test_transforms_of_an_empty_batch(dtype):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @requires_extension
 def test_transformed_matrices_lie_a_cache_line_apart(dtype):
-    """At ResNet's power-of-two sizes, V's and dMᵀ's 16 matrices start 64 bytes past each other's end (so that
-    their writes do not share an L1 set); BLAS takes them, and the weight gradient from them, as it would
-    contiguous ones."""
-    x, g = np.ones((8, 64, 16, 16), dtype), np.ones((8, 32, 16, 16), dtype)
-    v, dmt = _C.winograd_input(x, 1, 1, 16, 16), _C.winograd_output_grad(g)
-    for a in (v, dmt):
+    """At ResNet's power-of-two sizes, U's, V's and dMᵀ's 16 matrices start 64 bytes past each other's end (so
+    that their writes do not share an L1 set); BLAS takes them as it would contiguous ones."""
+    x, g, w = np.ones((8, 64, 16, 16), dtype), np.ones((8, 32, 16, 16), dtype), np.ones((32, 64, 3, 3), dtype)
+    u, v, dmt = _C.winograd_weight(w), _C.winograd_input(x, 1, 1, 16, 16), _C.winograd_output_grad(g)
+    for a in (u, v, dmt):
         assert a.strides[0] == a[0].nbytes + 64 and _row_major_blocks(a)
     np.testing.assert_array_equal(dmt @ v, np.ascontiguousarray(dmt) @ np.ascontiguousarray(v))
+    np.testing.assert_array_equal(v @ u, np.ascontiguousarray(v) @ np.ascontiguousarray(u))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
