@@ -21,9 +21,9 @@ from typing import Any, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ...autograd import grad_mode
-from ...backends.norm import normalize_grads
 from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
+from ...backends.norm import normalize_grads
 from ...ops.creation import zeros
 from ...ops.joining import cat
 from ...ops.pointwise import clamp, rsqrt
