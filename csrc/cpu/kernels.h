@@ -67,11 +67,14 @@ void lstm_cell(const py::array& gx, const py::array& hw, const py::array& c_prev
 void lstm_cell_backward(const py::array& gates, const py::array& c_prev, const py::array& tanh_c,
                         const py::array& d_h, const py::array& d_c, const py::array& d_gates);
 
-// gelu.cpp: erf; GELU, x * Phi(x) with Phi the normal CDF (1 + erf(x / sqrt 2)) / 2, or PyTorch's tanh formula
-// for it when `tanh`; and GELU's input-gradient g * (Phi(x) + x * Phi'(x)). New contiguous arrays of x's shape.
+// activation.cpp: erf; GELU, x * Phi(x) with Phi the normal CDF (1 + erf(x / sqrt 2)) / 2, or PyTorch's tanh
+// formula for it when `tanh`; GELU's input-gradient g * (Phi(x) + x * Phi'(x)); and the input-gradients of tanh
+// and sigmoid from their outputs y, g * (1 - y²) and g * y * (1 - y). New contiguous arrays of the input's shape.
 py::array erf(const py::array& x);
 py::array gelu(const py::array& x, bool tanh);
 py::array gelu_backward(const py::array& grad, const py::array& x, bool tanh);
+py::array tanh_backward(const py::array& grad, const py::array& y);
+py::array sigmoid_backward(const py::array& grad, const py::array& y);
 
 // gemm.cpp: the teaching matrix product, for the benchmarks to compare with BLAS.
 py::array gemm(const py::array& a, const py::array& b);

@@ -143,6 +143,10 @@ PYBIND11_MODULE(_C, m) {
           py::arg("x"), py::arg("tanh"));
     m.def("gelu_backward", &mt::gelu_backward, "The input-gradient of gelu: grad * (Phi(x) + x * Phi'(x)).",
           py::arg("grad"), py::arg("x"), py::arg("tanh"));
+    m.def("tanh_backward", &mt::tanh_backward, "The input-gradient of tanh from its output y: grad * (1 - y * y).",
+          py::arg("grad"), py::arg("y"));
+    m.def("sigmoid_backward", &mt::sigmoid_backward,
+          "The input-gradient of sigmoid from its output y: grad * y * (1 - y).", py::arg("grad"), py::arg("y"));
     m.def("gemm", &mt::gemm, "The teaching tiled matrix product a @ b (benchmarks only; BLAS is faster).",
           py::arg("a"), py::arg("b"));
 }

@@ -204,6 +204,16 @@ class Backend:
                 return g * (cdf + 0.5 * x * (1 - t * t) * GELU_BETA * (1 + 3 * GELU_KAPPA * x * x))
             return g * (cdf + x * xp.exp(-0.5 * x * x) * INV_SQRT_2PI)
 
+    # The input-gradients of tanh and sigmoid from their outputs y, as PyTorch's tanh_backward and sigmoid_backward.
+    # The ops' table (ops/pointwise.py) writes the same formulas on tensors, for a backward that is recorded.
+    def tanh_backward(self, g: Any, y: Any) -> Any:
+        """``g * (1 - y²)``, the derivative of ``y = tanh(x)`` times the output gradient."""
+        return g * (1 - y * y)
+
+    def sigmoid_backward(self, g: Any, y: Any) -> Any:
+        """``g * y * (1 - y)``, the derivative of ``y = sigmoid(x)`` times the output gradient."""
+        return g * y * (1 - y)
+
     # One time step of an LSTM cell, its elementwise part: the matrix products around it are the caller's.
     # Arrays are (N, 4H) for the four blocks of gates i | f | g | o, or (N, H); results go into the given arrays.
     def lstm_cell(self, gx: Any, hw: Any, c_prev: Any, gates: Any, c: Any, tanh_c: Any, h: Any) -> None:

@@ -329,6 +329,7 @@ def _unary(
     *,
     floating: bool = True,
     on_tensors: bool = False,
+    kernel: Optional[str] = None,
 ) -> Callable:
     """Build a unary Function from its array computation and its derivative.
 
@@ -340,7 +341,9 @@ def _unary(
     A derivative written with operators only runs on tensors when the
     backward is itself recorded (``create_graph=True``) and directly on
     arrays otherwise, which skips a node's bookkeeping per operator. One
-    that calls tensor functions (``cos(x)``) says ``on_tensors=True``.
+    that calls tensor functions (``cos(x)``) says ``on_tensors=True``. On
+    arrays, ``kernel`` names a backend method that computes the derivative
+    in one fused pass (``tanh_backward(g, y)``) in place of the formula.
     """
 
     def forward(ctx: Any, x: Tensor) -> Tensor:
@@ -364,7 +367,8 @@ def _unary(
         x, y = (arr, None) if saves == INPUT else (None, arr)
         xp = g._backend.xp
         with xp.errstate(all="ignore"):  # inf and nan pass through silently, as on tensors
-            return g._new(xp.asarray(derivative(g._data, x, y)))  # asarray: NumPy gives 0-d results as scalars
+            grad = getattr(g._backend, kernel)(g._data, arr) if kernel else derivative(g._data, x, y)
+            return g._new(xp.asarray(grad))  # asarray: NumPy gives 0-d results as scalars
 
     cls = type(
         name,
@@ -418,9 +422,16 @@ acos = _unary(
 atan = _unary("Atan", "AtanBackward0", lambda xp, x: xp.arctan(x), INPUT, lambda g, x, y: g / (1 + x * x))
 sinh = _unary("Sinh", "SinhBackward0", lambda xp, x: xp.sinh(x), INPUT, lambda g, x, y: g * cosh(x), on_tensors=True)
 cosh = _unary("Cosh", "CoshBackward0", lambda xp, x: xp.cosh(x), INPUT, lambda g, x, y: g * sinh(x), on_tensors=True)
-tanh = _unary("Tanh", "TanhBackward0", lambda xp, x: xp.tanh(x), OUTPUT, lambda g, x, y: g * (1 - y * y))
+tanh = _unary(
+    "Tanh", "TanhBackward0", lambda xp, x: xp.tanh(x), OUTPUT, lambda g, x, y: g * (1 - y * y), kernel="tanh_backward"
+)
 sigmoid = _unary(
-    "Sigmoid", "SigmoidBackward0", lambda xp, x: _stable_sigmoid(xp, x), OUTPUT, lambda g, x, y: g * y * (1 - y)
+    "Sigmoid",
+    "SigmoidBackward0",
+    lambda xp, x: _stable_sigmoid(xp, x),
+    OUTPUT,
+    lambda g, x, y: g * y * (1 - y),
+    kernel="sigmoid_backward",
 )
 relu = _unary(
     "Relu",

@@ -1,6 +1,7 @@
-"""The C++ erf and GELU kernels (csrc/cpu/gelu.cpp) and the vectorised erf_ under them (csrc/cpu/vmath.h): against
-the NumPy path (the Backend base class) on any layout, erf_'s accuracy against math.erf, GELU through
-nn.functional against PyTorch, gradcheck and gradgradcheck through the kernels, and bad input.
+"""The C++ activation kernels (csrc/cpu/activation.cpp): erf, GELU and its gradient, and the gradients of tanh and
+sigmoid from their outputs; and the vectorised erf_ under them (csrc/cpu/vmath.h). Against the NumPy path (the
+Backend base class) on any layout, erf_'s accuracy against math.erf, GELU, tanh and sigmoid through the public API
+against PyTorch, gradcheck and gradgradcheck through the kernels, and bad input.
 
 The tests turn the extension on for themselves (fixture ``cpp``), so they run under MINITORCH_CPP=0 as
 well; they skip only where the extension was not built.
@@ -62,6 +63,20 @@ def test_gelu_kernels_match_numpy_path(cpp, case, approximate):
     np.testing.assert_array_equal(
         NUMPY.gelu_backward(g64, x64, approximate, saved), NUMPY.gelu_backward(g64, x64, approximate)
     )
+
+
+@settings(max_examples=100, deadline=None)
+@given(case=gelu_inputs(), kernel=st.sampled_from(["tanh_backward", "sigmoid_backward"]))
+def test_tanh_and_sigmoid_gradients_match_numpy_path(cpp, case, kernel):
+    """From outputs y in (-1, 1) for tanh and (0, 1) for sigmoid, and any layouts of y and g."""
+    x, g = case
+    y = np.asarray(np.tanh(x) if kernel == "tanh_backward" else (np.tanh(x / 2) + 1) / 2)  # 0-d stays an array
+    before = (y.copy(), g.copy())
+    ours = getattr(cpp, kernel)(g, y)
+    close_to_reference(ours, getattr(NUMPY, kernel)(g.astype(np.float64), y.astype(np.float64)), y.dtype, grad=True)
+    assert ours.dtype == y.dtype and ours.shape == y.shape
+    np.testing.assert_array_equal(y, before[0])
+    np.testing.assert_array_equal(g, before[1])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -157,6 +172,19 @@ def test_gelu_matches_torch(cpp, dtype, approximate):
 
 
 @requires_torch
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["tanh", "sigmoid"])
+def test_tanh_and_sigmoid_match_torch(cpp, monkeypatch, dtype, name):
+    spy = Spy()
+    monkeypatch.setattr(cpu, "_C", spy)
+    x = (np.random.default_rng(0).standard_normal((5, 7, 3)) * 3).astype(dtype)
+    layouts = ("contiguous", "transposed", "sliced", "expanded")
+    check(getattr(F, name), getattr(torch, name), x, layouts=layouts)
+    check(getattr(minitorch.nn, name.capitalize())(), getattr(torch, name), x)  # nn.Tanh, nn.Sigmoid
+    assert f"{name}_backward" in spy.called
+
+
+@requires_torch
 @pytest.mark.parametrize("approximate", APPROXIMATE)
 def test_third_derivative_matches_torch(cpp, approximate):
     """GELU's backward is an op whose backward is written with tensor ops, so every order of derivative exists."""
@@ -182,6 +210,19 @@ def test_gradcheck_through_the_kernels(cpp, monkeypatch, approximate):
         assert gradcheck(fn, (x,))
         assert gradgradcheck(fn, (x,))  # the backward's own backward runs gelu_backward for the grad of g
     assert {"gelu", "gelu_backward"} <= set(spy.called)
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid"])
+def test_tanh_and_sigmoid_gradcheck_through_the_kernels(cpp, monkeypatch, name):
+    """The array path runs the fused kernel; gradgradcheck records the backward, which runs the tensor formula."""
+    spy = Spy()
+    monkeypatch.setattr(cpu, "_C", spy)
+    x = minitorch.tensor(np.random.default_rng(1).uniform(-3, 3, (3, 5)), requires_grad=True)
+    fn = getattr(minitorch, name)
+    for f in (fn, lambda t: fn(t.T)):
+        assert gradcheck(f, (x,))
+        assert gradgradcheck(f, (x,))
+    assert f"{name}_backward" in spy.called
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -219,3 +260,10 @@ def test_kernels_reject_bad_input():
         _C.gelu(misaligned, False)
     with pytest.raises(TypeError):
         _C.gelu(x, "tanh")  # the flag is a bool: tanh or not
+    for kernel in (_C.tanh_backward, _C.sigmoid_backward):
+        with pytest.raises(TypeError, match="grad of dtype float32"):
+            kernel(x.astype(np.float64), x)
+        with pytest.raises(ValueError, match="grad of the output's shape"):
+            kernel(x[0], x)
+        with pytest.raises(TypeError, match="float32 or float64"):
+            kernel(x.astype(np.int32), x.astype(np.int32))

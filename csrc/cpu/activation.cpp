@@ -1,5 +1,6 @@
-// GELU, x * Phi(x), and its input-gradient g * (Phi(x) + x * Phi'(x)), each one pass over the data, and erf
-// itself. Phi is the normal CDF, (1 + erf(x / sqrt 2)) / 2, or PyTorch's tanh formula for it; erf and tanh are
+// Elementwise activation kernels, each one pass over the data: GELU, x * Phi(x), and its input-gradient
+// g * (Phi(x) + x * Phi'(x)); erf itself; and the input-gradients of tanh and sigmoid from their outputs y, which
+// NumPy evaluates in three passes with a temporary array each. Phi is the normal CDF, (1 + erf(x / sqrt 2)) / 2, or PyTorch's tanh formula for it; erf and tanh are
 // vectorised (vmath.h), where the NumPy path evaluates erf in some twenty passes, most of them gathers and
 // scatters through masks. Inputs may have any strides; each result is a new contiguous array.
 #include <array>
@@ -39,6 +40,18 @@ struct GeluBackward {
         }
         return g * (T(0.5) * (T(1) + erf_(x * T(kSqrt1_2))) + x * exp_neg_(T(0.5) * x * x) * T(kInvSqrt2Pi));
     }
+};
+
+// PyTorch's tanh_backward and sigmoid_backward: the derivative from the forward's output y, g * (1 - y²) and
+// g * y * (1 - y), the formulas of Backend.tanh_backward and Backend.sigmoid_backward.
+struct TanhBackward {
+    template <typename T>
+    static T apply(T g, T y) { return g * (T(1) - y * y); }
+};
+
+struct SigmoidBackward {
+    template <typename T>
+    static T apply(T g, T y) { return g * y * (T(1) - y); }
 };
 
 // One run of n values at stride as (and bs), 1 when `Unit`, which the compiler vectorises with plain loads. The
@@ -110,6 +123,23 @@ py::array binary(const py::array& x, const py::array& y, const char* kernel, con
     });
 }
 
+// grad must have the shape of `other`, or ValueError.
+void check_same_shape(const py::array& grad, const py::array& other, const char* kernel, const char* name) {
+    if (grad.ndim() != other.ndim())
+        throw py::value_error(std::string(kernel) + ": expected grad of the " + name + "'s shape " + shape_str(other) +
+                              ", but got shape " + shape_str(grad));
+    for (py::ssize_t d = 0; d < other.ndim(); ++d) check_dim(grad, d, other.shape(d), kernel, "grad");
+}
+
+// The input-gradient of an activation from its output y, by Op.
+template <typename Op>
+py::array from_output(const py::array& grad, const py::array& y, const char* kernel) {
+    check_same_shape(grad, y, kernel, "output");
+    return dispatch_float(y, kernel, [&](auto zero) {
+        return binary<Op, decltype(zero)>(grad, y, kernel, "grad", "output");
+    });
+}
+
 }  // namespace
 
 py::array erf(const py::array& x) {
@@ -125,15 +155,20 @@ py::array gelu(const py::array& x, bool tanh) {
 
 py::array gelu_backward(const py::array& grad, const py::array& x, bool tanh) {
     const char* kernel = "gelu_backward";
-    if (grad.ndim() != x.ndim())
-        throw py::value_error(std::string(kernel) + ": expected grad of the input's shape " + shape_str(x) +
-                              ", but got shape " + shape_str(grad));
-    for (py::ssize_t d = 0; d < x.ndim(); ++d) check_dim(grad, d, x.shape(d), kernel, "grad");
+    check_same_shape(grad, x, kernel, "input");
     return dispatch_float(x, kernel, [&](auto zero) {
         using T = decltype(zero);
         return tanh ? binary<GeluBackward<true>, T>(grad, x, kernel, "grad", "input")
                     : binary<GeluBackward<false>, T>(grad, x, kernel, "grad", "input");
     });
+}
+
+py::array tanh_backward(const py::array& grad, const py::array& y) {
+    return from_output<TanhBackward>(grad, y, "tanh_backward");
+}
+
+py::array sigmoid_backward(const py::array& grad, const py::array& y) {
+    return from_output<SigmoidBackward>(grad, y, "sigmoid_backward");
 }
 
 }  // namespace minitorch
