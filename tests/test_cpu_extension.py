@@ -188,6 +188,27 @@ def direct_windows(draw):
     return Geometry(size, out, kernel, (1, 1), dilation, tuple((p, p) for p in pad))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_direct_weight_grad_is_the_same_on_two_threads(cpp, dtype):
+    """The samples go by in chunks, each thread keeping the same groups of sums in every chunk (one parallel region,
+    no barrier between chunks): two threads give one thread's values bit for bit."""
+    rng = np.random.default_rng(0)
+    x, g = rng.standard_normal((12, 3, 20, 20)).astype(dtype), rng.standard_normal((12, 6, 16, 16)).astype(dtype)
+    geom = Geometry((20, 20), (16, 16), (5, 5), (1, 1), (1, 1), ((0, 0), (0, 0)))
+    assert cpp._direct((6, 3, 5, 5), geom, 1)
+    before = cpu.get_num_threads()
+    try:
+        results = []
+        for n in (1, 2):
+            cpu.set_num_threads(n)
+            results.append(cpp.conv_weight_grad(x, g, geom, 1))
+    finally:
+        cpu.set_num_threads(before)
+    np.testing.assert_array_equal(results[0], results[1])
+    exact = NUMPY.conv_weight_grad(x.astype(np.float64), g.astype(np.float64), geom, 1)
+    np.testing.assert_allclose(results[0], exact, rtol=1e-5, atol=1e-4 if dtype == "float32" else 1e-10)  # 3,072 terms
+
+
 @settings(max_examples=40, deadline=None)
 @given(geom=direct_windows(), n=st.integers(0, 3), layout=LAYOUTS, dtype=DTYPES, seed=st.integers(0, 99))
 def test_direct_conv_matches_numpy_path(cpp, geom, n, layout, dtype, seed):

@@ -199,9 +199,11 @@ void weight_grad(const Strided<T>& x, const Strided<T>& grad, const Window2d& g,
     const int64_t groups = oblocks * C * g.kh, group_size = KW * OB * XW;
     const int64_t chunk = std::max<int64_t>(1, 16384 / int64_t(sizeof(T) * OB * g.oh * row_len));  // ~16 KB
     std::vector<T> acc(groups * group_size, T(0));
+    // One parallel region for all chunks: a static schedule gives each thread the same groups in every chunk, so
+    // no thread waits for another between chunks (nowait), and the threads are woken once per call.
+#pragma omp parallel num_threads(kernel_threads()) if (N * O * C * g.taps() * g.positions() > kParallelWork)
     for (int64_t n0 = 0; n0 < N; n0 += chunk) {
-#pragma omp parallel for num_threads(kernel_threads()) schedule(static) \
-    if (N * O * C * g.taps() * g.positions() > kParallelWork)
+#pragma omp for schedule(static) nowait
         for (int64_t k = 0; k < groups; ++k)
             weight_grad_group<T, OB, NV, KW>(pad, gpad.data(), n0, std::min(N, n0 + chunk), O, k / (C * g.kh),
                                              k / g.kh % C, k % g.kh, g, acc.data() + k * group_size);
