@@ -25,7 +25,7 @@ import pstats
 import statistics
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import bench_nn
 import numpy as np
@@ -382,6 +382,39 @@ def run(cases: Dict[str, Tuple[Callable[[object], Step], int, float]], repeats: 
     return rows
 
 
+def kernels_on_the_cores(cases: Dict[str, Tuple[Callable[[object], Step], int, float]], repeats: int, threads: int):
+    """The training steps again with the cores given to the C++ kernels: ``threads`` OpenMP threads, and NumPy's
+    BLAS held to one thread (threadpoolctl), so that no BLAS thread spins on the core a kernel thread needs (see
+    minitorch/backends/cpu.py). None when threadpoolctl is not installed."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        print("threadpoolctl is not installed: the steps with the cores given to the kernels are left out")
+        return None
+    kernel_threads = cpu.get_num_threads()
+    cpu.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            print(f"== training steps, BLAS on one thread, C++ kernels on {threads}")
+            return run(cases, repeats)
+    finally:
+        cpu.set_num_threads(kernel_threads)
+
+
+def cores_section(rows: Optional[List[Tuple]], threads: int) -> List[str]:
+    if rows is None:
+        return ["(The steps with the cores given to the C++ kernels need threadpoolctl, which was not installed.)", ""]
+    return [
+        *table(f"Training steps with the cores given to the C++ kernels ({threads} threads, BLAS on one)", rows)[:-1],
+        "",
+        'The same steps, with NumPy\'s BLAS held to one thread (`threadpoolctl.threadpool_limits(1, user_api="blas")`)',
+        f"and `minitorch.set_num_threads({threads})`: the same {threads} cores as PyTorch, spent on our kernels instead",
+        "of on BLAS. This suits a model whose time goes to the C++ kernels (LeNet-5's direct convolutions) and",
+        "costs one whose time goes to matrix products (ResNet-18's im2col and Winograd products, the LSTM, GPT).",
+        "",
+    ]
+
+
 def profile(cases: Dict[str, Tuple[Callable[[object], Step], int, float]], top: int) -> None:
     """The functions where each training step spends its time, on the NumPy path."""
     cpu.use_extension(False)
@@ -416,6 +449,7 @@ def main() -> None:
         raise SystemExit("minitorch._C is not built; run `pip install -e .` with a C++ compiler first")
     kernel_rows = run(KERNELS, args.repeats)
     training_rows = run(training, args.repeats)
+    cores_rows = kernels_on_the_cores(training, args.repeats, args.threads)
     lines = [
         "# C++ CPU kernels: NumPy path vs C++ path vs PyTorch CPU",
         "",
@@ -426,6 +460,7 @@ def main() -> None:
         "",
         *table("Kernels, forward + backward", kernel_rows),
         *table("Training steps (forward, cross-entropy, backward, SGD with momentum)", training_rows),
+        *cores_section(cores_rows, args.threads),
     ]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines))

@@ -14,16 +14,24 @@ when it built. ``use_extension`` switches at run time.
 
 **Threads.** The kernels run on one thread unless ``set_num_threads`` asks
 for more (a count of their own: ``torch.set_num_threads`` in the same
-process does not change it). The cores are already busy: NumPy's BLAS
-(OpenBLAS) runs every matrix product on all of them, and its threads keep
-spinning for a while after each product, waiting for the next. OpenMP
-threads woken then wait for a core: with two of them, a LeNet-5 training
-step took 50 ms instead of 9 ms, and a 3x3 convolution's forward and
-backward 15 ms instead of 4 ms; without that contention two threads gained
-nothing either, since these kernels move data (im2col, pooling, batch norm)
-and are bound by memory bandwidth. The arithmetic worth parallelising is in
-the BLAS products. (``OMP_NUM_THREADS`` cannot choose for us: OpenBLAS
-reads it too.)
+process does not change it). By default the cores belong to NumPy's BLAS
+(OpenBLAS), which runs every matrix product on all of them, and its threads
+keep spinning for a while after each product, waiting for the next. OpenMP
+threads woken then wait for a core, and OpenBLAS's threads for theirs: with
+two kernel threads beside it, a LeNet-5 training step took 35 ms instead of
+6.5 ms on two cores. (``OMP_NUM_THREADS`` cannot choose for us: OpenBLAS
+reads it too.) A model whose time goes to these kernels rather than to
+matrix products (LeNet-5: its direct convolutions) runs faster with the
+cores given to the kernels and BLAS held to one thread::
+
+    from threadpoolctl import threadpool_limits   # or OPENBLAS_NUM_THREADS=1 before NumPy loads
+
+    threadpool_limits(1, user_api="blas")
+    minitorch.set_num_threads(2)
+
+On two cores LeNet-5's step then takes 5.3 ms instead of 6.5 ms; ResNet-18's,
+whose time is in BLAS products, takes 141 ms instead of 124 ms
+(benchmarks/README.md).
 
 **Memory.** NumPy gets the memory of every result from the C library's
 ``malloc``. glibc hands out big blocks (from 128 KB, a threshold it raises
