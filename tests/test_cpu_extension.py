@@ -213,7 +213,8 @@ def test_direct_weight_grad_is_the_same_on_two_threads(cpp, dtype):
 @given(geom=direct_windows(), n=st.integers(0, 3), layout=LAYOUTS, dtype=DTYPES, seed=st.integers(0, 99))
 def test_direct_conv_matches_numpy_path(cpp, geom, n, layout, dtype, seed):
     rng = np.random.default_rng(seed)
-    c, o = rng.integers(1, 4), rng.integers(1, 11)  # output channels past one register block of 8
+    # output channels past one register block of 8, or filling vectors of channels (16, 32) or just past them (17)
+    c, o = rng.integers(1, 4), rng.choice([*range(1, 11), 16, 17, 32])
     x = _layout(rng.standard_normal((n, c) + geom.size).astype(dtype), layout)
     w = _layout(rng.standard_normal((o, c) + geom.kernel).astype(dtype), layout)
     g = _layout(rng.standard_normal((n, o) + geom.out).astype(dtype), layout)
@@ -224,6 +225,35 @@ def test_direct_conv_matches_numpy_path(cpp, geom, n, layout, dtype, seed):
     _close(cpp.conv_weight_grad(x, g, geom, 1, saved), NUMPY.conv_weight_grad(x, g, geom, 1), dtype)
     # the input gradient runs as a direct convolution of g too, unless the padding passes the kernel's span
     _close(cpp.conv_input_grad(g, w, geom, 1), NUMPY.conv_input_grad(g, w, geom, 1), dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "sliced", "channels_last"])
+@pytest.mark.parametrize("o", [16, 32, 17])
+def test_direct_conv_channel_lanes_match_numpy_path(cpp, o, layout, dtype):
+    """Rows narrower than a vector with many output channels put the lanes over the channels (several blocks of
+    columns for rows of 20, padding and dilation too); two threads give one thread's values bit for bit."""
+    rng = np.random.default_rng(o)
+    geoms = [
+        Geometry((14, 14), (10, 10), (5, 5), (1, 1), (1, 1), ((0, 0), (0, 0))),  # LeNet-5's second layer
+        Geometry((7, 5), (5, 5), (3, 3), (1, 1), (1, 1), ((0, 0), (1, 1))),
+        Geometry((6, 20), (4, 20), (3, 3), (1, 1), (1, 2), ((0, 0), (2, 2))),
+        Geometry((3, 3), (3, 3), (1, 1), (1, 1), (1, 1), ((0, 0), (0, 0))),
+    ]
+    for geom, n in zip(geoms, (4, 0, 3, 2)):
+        x = _layout(rng.standard_normal((n, 2) + geom.size).astype(dtype), layout)
+        w = _layout(rng.standard_normal((o, 2) + geom.kernel).astype(dtype), layout)
+        assert cpp._direct(w.shape, geom, 1)
+        before = cpu.get_num_threads()
+        try:
+            ys = []
+            for threads in (1, 2):
+                cpu.set_num_threads(threads)
+                ys.append(cpp.conv(x, w, geom, 1)[0])
+        finally:
+            cpu.set_num_threads(before)
+        np.testing.assert_array_equal(ys[0], ys[1])
+        _close(ys[0], NUMPY.conv(x, w, geom, 1)[0], dtype)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -239,14 +269,16 @@ def test_direct_conv1d_matches_numpy_path(cpp, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_direct_conv_past_the_row_end_stays_out(cpp, dtype):
-    """Vector lanes past a row's last output read real input values; an inf there must not reach the sums."""
+@pytest.mark.parametrize("o", [2, 16])  # lanes along the rows, over the channels
+def test_direct_conv_past_the_row_end_stays_out(cpp, o, dtype):
+    """Vector lanes (or columns of a block) past a row's last output read real input values; an inf there must
+    not reach the sums."""
     geom = Geometry((3, 21), (1, 19), (3, 3), (1, 1), (1, 1), ((0, 0), (0, 0)))
     x = np.ones((2, 1) + geom.size, dtype)
     x[:, :, :, -1] = np.inf  # only the last output column's windows see it
-    g = np.ones((2, 2) + geom.out, dtype)
+    g = np.ones((2, o) + geom.out, dtype)
     g[:, :, :, -1] = 0
-    w = np.ones((2, 1, 3, 3), dtype)
+    w = np.ones((o, 1, 3, 3), dtype)
     np.testing.assert_array_equal(cpp.conv_weight_grad(x, g, geom, 1), NUMPY.conv_weight_grad(x, g, geom, 1))
     np.testing.assert_array_equal(cpp.conv(x, w, geom, 1)[0], NUMPY.conv(x, w, geom, 1)[0])
 
