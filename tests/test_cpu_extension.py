@@ -231,8 +231,9 @@ def test_direct_conv_matches_numpy_path(cpp, geom, n, layout, dtype, seed):
 @pytest.mark.parametrize("layout", ["contiguous", "transposed", "sliced", "channels_last"])
 @pytest.mark.parametrize("o", [16, 32, 17])
 def test_direct_conv_channel_lanes_match_numpy_path(cpp, o, layout, dtype):
-    """Rows narrower than a vector with many output channels put the lanes over the channels (several blocks of
-    columns for rows of 20, padding and dilation too); two threads give one thread's values bit for bit."""
+    """Rows narrower than a vector with many output channels put the lanes over the channels, in the forward
+    (several blocks of columns for rows of 20, padding and dilation too) and the weight gradient (groups of kernel
+    rows, batch 0 included); two threads give one thread's values bit for bit."""
     rng = np.random.default_rng(o)
     geoms = [
         Geometry((14, 14), (10, 10), (5, 5), (1, 1), (1, 1), ((0, 0), (0, 0))),  # LeNet-5's second layer
@@ -243,17 +244,23 @@ def test_direct_conv_channel_lanes_match_numpy_path(cpp, o, layout, dtype):
     for geom, n in zip(geoms, (4, 0, 3, 2)):
         x = _layout(rng.standard_normal((n, 2) + geom.size).astype(dtype), layout)
         w = _layout(rng.standard_normal((o, 2) + geom.kernel).astype(dtype), layout)
+        g = _layout(rng.standard_normal((n, o) + geom.out).astype(dtype), layout)
         assert cpp._direct(w.shape, geom, 1)
         before = cpu.get_num_threads()
         try:
-            ys = []
+            ys, gws = [], []
             for threads in (1, 2):
                 cpu.set_num_threads(threads)
                 ys.append(cpp.conv(x, w, geom, 1)[0])
+                gws.append(cpp.conv_weight_grad(x, g, geom, 1))
         finally:
             cpu.set_num_threads(before)
         np.testing.assert_array_equal(ys[0], ys[1])
+        np.testing.assert_array_equal(gws[0], gws[1])
         _close(ys[0], NUMPY.conv(x, w, geom, 1)[0], dtype)
+        # up to 400 terms a sum, in another order than BLAS's: against exact sums, with float32's rounding
+        exact = NUMPY.conv_weight_grad(x.astype(np.float64), g.astype(np.float64), geom, 1)
+        np.testing.assert_allclose(gws[0], exact, rtol=1e-5, atol=1e-4 if dtype == "float32" else 1e-10)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

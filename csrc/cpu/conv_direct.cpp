@@ -26,7 +26,10 @@
 //   y on the way out. Every lane is busy when O is a multiple of 16.
 //
 // Both read every channel's weights for a tap side by side (`packed`).
-// The weight gradient uses row lanes.
+// The weight gradient has the same two layouts, picked by the same kind of rule (direct_weight_grad): row
+// lanes sum products of gradient and input rows lane-wise and add the lanes up at the end; channel lanes keep
+// one vector of 16 output channels per tap, fed by a transposed copy of the gradient (one position's channels
+// side by side) times a broadcast input value.
 #include <cstring>
 #include <numeric>
 #include <utility>
@@ -312,11 +315,122 @@ void weight_grad(const Strided<T>& x, const Strided<T>& grad, const Window2d& g,
     }
 }
 
-// Picks the register block for the kernel width (KW * OB * NV sums, OB * NV gradient vectors and NV input
-// slices fit in AVX-512's 32 registers); rows wider than one vector take two per block.
+// Channel lanes: one group of the weight gradient over samples [n0, n1): one vector of output channels and R
+// kernel rows (c, i), numbered c * kh + i from k0 on, all KW taps of each. Every sum is one tap's vector of
+// channels, so no lanes are added up at the end. `gT` is the group's block of the transposed gradient (samples,
+// rows, columns, lanes): each loaded vector serves R * KW taps, each multiplied by a broadcast input value. The
+// loop stops at the row's last output, so the input past it (inf or nan, say) is never read. The sums start
+// from zero and are added to `acc` at the end: a sum of the chunks' sums rounds less than one long chain.
+template <typename T, int KW, int R>
+SIMD_CLONES void weight_grad_channels_group(const PaddedInput<T>& pad, const T* gT, int64_t n0, int64_t n1,
+                                            int64_t k0, const Window2d& g, T* acc) {
+    using S = Simd<T>;
+    using vec = typename S::vec;
+    constexpr int L = S::lanes;
+    vec sum[R][KW] = {};
+    for (int64_t n = n0; n < n1; ++n)
+        for (int64_t r = 0; r < g.oh; ++r) {
+            const T* in[R];
+            for (int t = 0; t < R; ++t) in[t] = pad.row(n, (k0 + t) / g.kh, r + (k0 + t) % g.kh * g.dh);
+            const T* g_row = gT + (n * g.oh + r) * g.ow * L;
+            for (int64_t x = 0; x < g.ow; ++x) {
+                vec gv;
+                S::load(gv, g_row + x * L);
+                for (int t = 0; t < R; ++t)
+                    for (int j = 0; j < KW; ++j) sum[t][j] += gv * in[t][x + j * g.dw];
+            }
+        }
+    for (int t = 0; t < R; ++t)
+        for (int j = 0; j < KW; ++j) {
+            vec total;
+            S::load(total, acc + (t * KW + j) * L);
+            S::store(acc + (t * KW + j) * L, total + sum[t][j], L);
+        }
+}
+
+// The most sums a channel-lanes group holds: 28 and the gradient vector fit in AVX-512's 32 registers (the input
+// values are broadcast straight from memory into the multiply-adds). At most 12 kernel rows, to bound the
+// instances and the row pointers.
+constexpr int kMaxGradSums = 28;
+template <int KW>
+constexpr int kMaxGradRows = std::min(12, kMaxGradSums / KW);
+
+template <typename T>
+using GradGroupKernel = void (*)(const PaddedInput<T>& pad, const T* gT, int64_t n0, int64_t n1, int64_t k0,
+                                 const Window2d& g, T* acc);
+
+// weight_grad_channels_group for a group of `rows` kernel rows (1 to kMaxGradRows<KW>), from a table.
+template <typename T, int KW, int... R>
+GradGroupKernel<T> grad_channels_kernel(int64_t rows, std::integer_sequence<int, R...>) {
+    static constexpr GradGroupKernel<T> kernels[] = {&weight_grad_channels_group<T, KW, R + 1>...};
+    return kernels[rows - 1];
+}
+
+// The weight gradient on channel lanes. The whole batch is padded once, and the gradient copied once into
+// (O / L blocks, samples, rows, columns, L channels), zero for the channels past O. The C * kh kernel rows go
+// in equal groups of up to kMaxGradRows<KW>; a group and a block of channels make one group of sums, owned by
+// one thread. As in weight_grad, the samples go by in chunks whose gradient fits in the L1 cache.
+template <typename T, int KW>
+void weight_grad_channels(const Strided<T>& x, const Strided<T>& grad, const Window2d& g, T* gw) {
+    constexpr int L = Simd<T>::lanes, RM = kMaxGradRows<KW>;
+    const int64_t N = x.shape[0], C = x.shape[1], O = grad.shape[1], P = g.positions(), rows = C * g.kh;
+    if (O == 0 || rows == 0) return;  // no weight
+    const int64_t oblocks = (O + L - 1) / L, rblocks = (rows + RM - 1) / RM, R = (rows + rblocks - 1) / rblocks;
+    PaddedInput<T> pad(N, C, g, g.ow);
+    std::vector<T> gT(oblocks * N * P * L, T(0));
+    for (int64_t n = 0; n < N; ++n) {
+        pad.fill(x, n, n, g);
+        for (int64_t r = 0; r < g.oh; ++r)
+            for (int64_t col = 0; col < g.ow; ++col)  // a position's channels, read from O rows in cache
+                for (int64_t o = 0; o < O; ++o)
+                    gT[(((o / L) * N + n) * P + r * g.ow + col) * L + o % L] =
+                        grad.data[n * grad.strides[0] + o * grad.strides[1] + r * grad.strides[2] +
+                                  col * grad.strides[3]];
+    }
+    const auto instances = std::make_integer_sequence<int, RM>();
+    const GradGroupKernel<T> full = grad_channels_kernel<T, KW>(R, instances),
+                             last = grad_channels_kernel<T, KW>(rows - (rblocks - 1) * R, instances);
+    const int64_t groups = oblocks * rblocks, group_size = R * KW * L;
+    const int64_t chunk = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, sizeof(T) * P * L));  // ~16 KB
+    std::vector<T> acc(groups * group_size, T(0));
+#pragma omp parallel num_threads(kernel_threads()) if (N * O * C * g.taps() * g.positions() > kParallelWork)
+    for (int64_t n0 = 0; n0 < N; n0 += chunk) {
+#pragma omp for schedule(static) nowait
+        for (int64_t k = 0; k < groups; ++k) {
+            const int64_t ob = k / rblocks, rb = k % rblocks;
+            (rb == rblocks - 1 ? last : full)(pad, gT.data() + ob * N * P * L, n0, std::min(N, n0 + chunk), rb * R,
+                                              g, acc.data() + k * group_size);
+        }
+    }
+    for (int64_t k = 0; k < groups; ++k) {
+        const int64_t ob = k / rblocks, k0 = k % rblocks * R;
+        for (int64_t t = 0; t < std::min(R, rows - k0); ++t)
+            for (int j = 0; j < KW; ++j)
+                for (int64_t b = 0; b < std::min<int64_t>(L, O - ob * L); ++b)
+                    gw[((ob * L + b) * rows + k0 + t) * KW + j] = acc[k * group_size + (t * KW + j) * L + b];
+    }
+}
+
+// Picks the layout that wastes less work, as conv_direct does. Row lanes take a register block fitting the kernel
+// width (KW * OB * NV sums, OB * NV gradient vectors and NV input slices in AVX-512's 32 registers), rows wider
+// than one vector two vectors per block; they waste the lanes past the row's end and the channels past O in the
+// last block of OB. Channel lanes waste the lanes past O, but win up to 1.2x more waste: measured on AVX-512,
+// they got 1.2-1.4x more useful work out of a lane (one loaded vector and broadcast operands feed R * KW
+// multiply-adds, and no lanes are added up at the end), so LeNet-5's first layer (6 channels) takes them in
+// float64 (8 lanes) but not in float32 (16).
 template <typename T>
 void direct_weight_grad(const Strided<T>& x, const Strided<T>& grad, const Window2d& g, T* gw) {
-    const bool wide = g.ow > Simd<T>::lanes;
+    constexpr int L = Simd<T>::lanes;
+    const bool wide = g.ow > L;
+    const int64_t O = grad.shape[1], ob = (g.kw == 1 ? 8 : g.kw == 7 ? 2 : 4) / (wide ? 2 : 1);
+    if (1.2 * use(O, L) >= use(g.ow, wide ? 2 * L : L) * use(O, ob)) {
+        switch (g.kw) {
+            case 1: return weight_grad_channels<T, 1>(x, grad, g, gw);
+            case 3: return weight_grad_channels<T, 3>(x, grad, g, gw);
+            case 5: return weight_grad_channels<T, 5>(x, grad, g, gw);
+            default: return weight_grad_channels<T, 7>(x, grad, g, gw);
+        }
+    }
     switch (g.kw) {
         case 1: return wide ? weight_grad<T, 4, 2, 1>(x, grad, g, gw) : weight_grad<T, 8, 1, 1>(x, grad, g, gw);
         case 3: return wide ? weight_grad<T, 2, 2, 3>(x, grad, g, gw) : weight_grad<T, 4, 1, 3>(x, grad, g, gw);
