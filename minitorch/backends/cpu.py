@@ -29,9 +29,9 @@ cores given to the kernels and BLAS held to one thread::
     threadpool_limits(1, user_api="blas")
     minitorch.set_num_threads(2)
 
-On two cores LeNet-5's step then takes 5.3 ms instead of 6.5 ms; ResNet-18's,
-whose time is in BLAS products, takes 141 ms instead of 124 ms
-(benchmarks/README.md).
+On two cores LeNet-5's step then took 4.2-5.0 ms instead of 5.1-6.9 ms;
+ResNet-18's, whose time is in BLAS products, 118-130 ms instead of
+108-112 ms (three runs; benchmarks/README.md).
 
 **Memory.** NumPy gets the memory of every result from the C library's
 ``malloc``. glibc hands out big blocks (from 128 KB, a threshold it raises
