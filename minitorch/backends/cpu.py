@@ -19,7 +19,7 @@ process does not change it). By default the cores belong to NumPy's BLAS
 keep spinning for a while after each product, waiting for the next. OpenMP
 threads woken then wait for a core, and OpenBLAS's threads for theirs: with
 two kernel threads beside it, a LeNet-5 training step took 35 ms instead of
-6.5 ms on two cores. (``OMP_NUM_THREADS`` cannot choose for us: OpenBLAS
+7.4 ms on two cores. (``OMP_NUM_THREADS`` cannot choose for us: OpenBLAS
 reads it too.) A model whose time goes to these kernels rather than to
 matrix products (LeNet-5: its direct convolutions) runs faster with the
 cores given to the kernels and BLAS held to one thread::
