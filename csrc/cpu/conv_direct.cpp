@@ -197,6 +197,12 @@ void conv_over_batch(const Strided<T>& x, const Strided<T>& w, const Window2d& g
     }
 }
 
+// Row lanes' register blocks: how many output channels share each loaded input slice, in the forward and (by
+// kernel width) in the weight gradient, so that the sums fit in AVX-512's 32 registers. Rows wider than one vector
+// take two vectors per block, and half as many channels.
+constexpr int rows_forward_ob(bool wide) { return wide ? 4 : 8; }
+constexpr int rows_grad_ob(int kw, bool wide) { return (kw == 1 ? 8 : kw == 7 ? 2 : 4) / (wide ? 2 : 1); }
+
 // The share of the work that is useful when `used` values are computed in blocks of `block`.
 double use(int64_t used, int64_t block) {
     return double(used) / double(std::max<int64_t>(1, (used + block - 1) / block * block));
@@ -211,7 +217,7 @@ template <typename T>
 void conv_direct(const Strided<T>& x, const Strided<T>& w, const Window2d& g, T* y) {
     constexpr int L = Simd<T>::lanes;
     const bool wide = g.ow > L;
-    const int64_t O = w.shape[0], row_block = wide ? 2 * L : L, ob = wide ? 4 : 8;
+    const int64_t O = w.shape[0], row_block = wide ? 2 * L : L, ob = rows_forward_ob(wide);
     const int64_t blocks = std::max<int64_t>(1, (g.ow + kMaxColumns - 1) / kMaxColumns);
     const int64_t xb = std::max<int64_t>(1, (g.ow + blocks - 1) / blocks);
     if (use(O, L) * use(g.ow, xb) >= use(g.ow, row_block) * use(O, ob)) {
@@ -219,10 +225,11 @@ void conv_direct(const Strided<T>& x, const Strided<T>& w, const Window2d& g, T*
                               channels_kernel<T>(xb, std::make_integer_sequence<int, kMaxColumns>()), y);
     } else {
         const int64_t width = (g.ow + row_block - 1) / row_block * row_block;
+        constexpr int wide_ob = rows_forward_ob(true), narrow_ob = rows_forward_ob(false);
         if (wide)
-            conv_over_batch<T, 4>(x, w, g, width, &conv_rows_sample<T, 4, 2>, y);
+            conv_over_batch<T, wide_ob>(x, w, g, width, &conv_rows_sample<T, wide_ob, 2>, y);
         else
-            conv_over_batch<T, 8>(x, w, g, width, &conv_rows_sample<T, 8, 1>, y);
+            conv_over_batch<T, narrow_ob>(x, w, g, width, &conv_rows_sample<T, narrow_ob, 1>, y);
     }
 }
 
@@ -411,6 +418,15 @@ void weight_grad_channels(const Strided<T>& x, const Strided<T>& grad, const Win
     }
 }
 
+// The weight gradient of a kernel KW wide on the layout picked: channel lanes, or row lanes with the register block
+// for the row's width.
+template <typename T, int KW>
+void weight_grad_layout(const Strided<T>& x, const Strided<T>& grad, const Window2d& g, bool channels, T* gw) {
+    if (channels) return weight_grad_channels<T, KW>(x, grad, g, gw);
+    if (g.ow > Simd<T>::lanes) return weight_grad<T, rows_grad_ob(KW, true), 2, KW>(x, grad, g, gw);
+    weight_grad<T, rows_grad_ob(KW, false), 1, KW>(x, grad, g, gw);
+}
+
 // Picks the layout that wastes less work, as conv_direct does. Row lanes take a register block fitting the kernel
 // width (KW * OB * NV sums, OB * NV gradient vectors and NV input slices in AVX-512's 32 registers), rows wider
 // than one vector two vectors per block; they waste the lanes past the row's end and the channels past O in the
@@ -422,20 +438,13 @@ template <typename T>
 void direct_weight_grad(const Strided<T>& x, const Strided<T>& grad, const Window2d& g, T* gw) {
     constexpr int L = Simd<T>::lanes;
     const bool wide = g.ow > L;
-    const int64_t O = grad.shape[1], ob = (g.kw == 1 ? 8 : g.kw == 7 ? 2 : 4) / (wide ? 2 : 1);
-    if (1.2 * use(O, L) >= use(g.ow, wide ? 2 * L : L) * use(O, ob)) {
-        switch (g.kw) {
-            case 1: return weight_grad_channels<T, 1>(x, grad, g, gw);
-            case 3: return weight_grad_channels<T, 3>(x, grad, g, gw);
-            case 5: return weight_grad_channels<T, 5>(x, grad, g, gw);
-            default: return weight_grad_channels<T, 7>(x, grad, g, gw);
-        }
-    }
+    const int64_t O = grad.shape[1];
+    const bool channels = 1.2 * use(O, L) >= use(g.ow, wide ? 2 * L : L) * use(O, rows_grad_ob(int(g.kw), wide));
     switch (g.kw) {
-        case 1: return wide ? weight_grad<T, 4, 2, 1>(x, grad, g, gw) : weight_grad<T, 8, 1, 1>(x, grad, g, gw);
-        case 3: return wide ? weight_grad<T, 2, 2, 3>(x, grad, g, gw) : weight_grad<T, 4, 1, 3>(x, grad, g, gw);
-        case 5: return wide ? weight_grad<T, 2, 2, 5>(x, grad, g, gw) : weight_grad<T, 4, 1, 5>(x, grad, g, gw);
-        default: return wide ? weight_grad<T, 1, 2, 7>(x, grad, g, gw) : weight_grad<T, 2, 1, 7>(x, grad, g, gw);
+        case 1: return weight_grad_layout<T, 1>(x, grad, g, channels, gw);
+        case 3: return weight_grad_layout<T, 3>(x, grad, g, channels, gw);
+        case 5: return weight_grad_layout<T, 5>(x, grad, g, channels, gw);
+        default: return weight_grad_layout<T, 7>(x, grad, g, channels, gw);
     }
 }
 
