@@ -1,8 +1,9 @@
 // Elementwise activation kernels, each one pass over the data: GELU, x * Phi(x), and its input-gradient
 // g * (Phi(x) + x * Phi'(x)); erf itself; and the input-gradients of tanh and sigmoid from their outputs y, which
-// NumPy evaluates in three passes with a temporary array each. Phi is the normal CDF, (1 + erf(x / sqrt 2)) / 2, or PyTorch's tanh formula for it; erf and tanh are
-// vectorised (vmath.h), where the NumPy path evaluates erf in some twenty passes, most of them gathers and
-// scatters through masks. Inputs may have any strides; each result is a new contiguous array.
+// NumPy evaluates in three passes with a temporary array each. Phi is the normal CDF, (1 + erf(x / sqrt 2)) / 2,
+// or PyTorch's tanh formula for it; erf and tanh are vectorised (vmath.h), where the NumPy path evaluates erf in
+// some twenty passes, most of them gathers and scatters through masks. Inputs may have any strides; each result
+// is a new contiguous array.
 #include <array>
 
 #include "kernels.h"

@@ -427,7 +427,9 @@ class CpuBackend(Backend):
 
     # ---- tanh and sigmoid's input-gradients: one pass, where NumPy makes three, each with a temporary ----------
     def tanh_backward(self, g: Any, y: Any) -> Any:
-        return _C.tanh_backward(g, y) if self._native(g, y) and g.shape == y.shape else super().tanh_backward(g, y)
+        if not (self._native(g, y) and g.shape == y.shape):
+            return super().tanh_backward(g, y)
+        return _C.tanh_backward(g, y)
 
     def sigmoid_backward(self, g: Any, y: Any) -> Any:
         if not (self._native(g, y) and g.shape == y.shape):
