@@ -1,15 +1,17 @@
 """What the tests of the C++ kernels (``minitorch._C``) share: the module where it was built, a mark that
-skips without it, the NumPy path they are compared with, a spy on the calls that reach the module, and
-non-contiguous layouts of test arrays. The ``cpp`` fixture (conftest.py) switches the
+skips without it, the NumPy path they are compared with, a spy on the calls that reach the module,
+non-contiguous layouts of test arrays, and a run on one thread and on two. The ``cpp`` fixture (conftest.py) switches the
 kernels on for a test module, so these tests run under MINITORCH_CPP=0 as well."""
 
 from __future__ import annotations
 
 import importlib
+from typing import Any, Callable, List
 
 import numpy as np
 import pytest
 
+from minitorch.backends import cpu
 from minitorch.backends.base import Backend
 from minitorch.device import CPU
 
@@ -34,6 +36,19 @@ class Spy:
     def __getattr__(self, name):
         self.called.append(name)
         return getattr(_C, name)
+
+
+def on_one_and_two_threads(compute: Callable[[], Any]) -> List[Any]:
+    """``compute()`` with the C++ kernels on one thread, then on two; the thread count is restored after."""
+    before = cpu.get_num_threads()
+    try:
+        results = []
+        for n in (1, 2):
+            cpu.set_num_threads(n)
+            results.append(compute())
+        return results
+    finally:
+        cpu.set_num_threads(before)
 
 
 LAYOUTS = ("contiguous", "transposed", "sliced", "reversed", "expanded")

@@ -22,7 +22,7 @@ import minitorch.nn.functional as F
 from minitorch.backends import cpu
 from minitorch.backends.windows import Geometry, out_size
 
-from cpp_kernels import _C, NUMPY, requires_extension
+from cpp_kernels import _C, NUMPY, on_one_and_two_threads, requires_extension
 from helpers import TOLERANCES, check, requires_torch, torch
 
 
@@ -196,14 +196,7 @@ def test_direct_weight_grad_is_the_same_on_two_threads(cpp, dtype):
     x, g = rng.standard_normal((12, 3, 20, 20)).astype(dtype), rng.standard_normal((12, 6, 16, 16)).astype(dtype)
     geom = Geometry((20, 20), (16, 16), (5, 5), (1, 1), (1, 1), ((0, 0), (0, 0)))
     assert cpp._direct((6, 3, 5, 5), geom, 1)
-    before = cpu.get_num_threads()
-    try:
-        results = []
-        for n in (1, 2):
-            cpu.set_num_threads(n)
-            results.append(cpp.conv_weight_grad(x, g, geom, 1))
-    finally:
-        cpu.set_num_threads(before)
+    results = on_one_and_two_threads(lambda: cpp.conv_weight_grad(x, g, geom, 1))
     np.testing.assert_array_equal(results[0], results[1])
     exact = NUMPY.conv_weight_grad(x.astype(np.float64), g.astype(np.float64), geom, 1)
     np.testing.assert_allclose(results[0], exact, rtol=1e-5, atol=1e-4 if dtype == "float32" else 1e-10)  # 3,072 terms
@@ -246,21 +239,15 @@ def test_direct_conv_channel_lanes_match_numpy_path(cpp, o, layout, dtype):
         w = _layout(rng.standard_normal((o, 2) + geom.kernel).astype(dtype), layout)
         g = _layout(rng.standard_normal((n, o) + geom.out).astype(dtype), layout)
         assert cpp._direct(w.shape, geom, 1)
-        before = cpu.get_num_threads()
-        try:
-            ys, gws = [], []
-            for threads in (1, 2):
-                cpu.set_num_threads(threads)
-                ys.append(cpp.conv(x, w, geom, 1)[0])
-                gws.append(cpp.conv_weight_grad(x, g, geom, 1))
-        finally:
-            cpu.set_num_threads(before)
-        np.testing.assert_array_equal(ys[0], ys[1])
-        np.testing.assert_array_equal(gws[0], gws[1])
-        _close(ys[0], NUMPY.conv(x, w, geom, 1)[0], dtype)
+        (y, gw), (y2, gw2) = on_one_and_two_threads(
+            lambda: (cpp.conv(x, w, geom, 1)[0], cpp.conv_weight_grad(x, g, geom, 1))
+        )
+        np.testing.assert_array_equal(y, y2)
+        np.testing.assert_array_equal(gw, gw2)
+        _close(y, NUMPY.conv(x, w, geom, 1)[0], dtype)
         # up to 400 terms a sum, in another order than BLAS's: against exact sums, with float32's rounding
         exact = NUMPY.conv_weight_grad(x.astype(np.float64), g.astype(np.float64), geom, 1)
-        np.testing.assert_allclose(gws[0], exact, rtol=1e-5, atol=1e-4 if dtype == "float32" else 1e-10)
+        np.testing.assert_allclose(gw, exact, rtol=1e-5, atol=1e-4 if dtype == "float32" else 1e-10)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

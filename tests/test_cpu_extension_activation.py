@@ -21,7 +21,7 @@ import minitorch.nn.functional as F
 from minitorch.autograd import gradcheck, gradgradcheck
 from minitorch.backends import cpu
 
-from cpp_kernels import _C, LAYOUTS, NUMPY, Spy, close_to_reference, layout, requires_extension
+from cpp_kernels import _C, LAYOUTS, NUMPY, Spy, close_to_reference, layout, on_one_and_two_threads, requires_extension
 from helpers import check, requires_torch, torch
 
 pytestmark = requires_extension
@@ -230,14 +230,9 @@ def test_two_threads_give_the_same_values(cpp, dtype):
     """Each thread takes its own chunks of a long array (and rows of a strided one), bit for bit as one thread."""
     rng = np.random.default_rng(0)
     x, g = (rng.standard_normal((3, 70000)) * 3).astype(dtype), rng.standard_normal((3, 70000)).astype(dtype)
-    threads = cpu.get_num_threads()
-    try:
-        results = []
-        for n in (1, 2):
-            cpu.set_num_threads(n)
-            results.append([cpp.gelu(x, "none")[0], cpp.gelu_backward(g, x.T.copy().T, "tanh"), cpp.erf(x[:, ::3])])
-    finally:
-        cpu.set_num_threads(threads)
+    results = on_one_and_two_threads(
+        lambda: [cpp.gelu(x, "none")[0], cpp.gelu_backward(g, x.T.copy().T, "tanh"), cpp.erf(x[:, ::3])]
+    )
     for one, two in zip(*results):
         np.testing.assert_array_equal(one, two)
 

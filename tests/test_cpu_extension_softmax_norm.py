@@ -17,7 +17,7 @@ import minitorch.nn.functional as F
 from minitorch.autograd import gradcheck, gradgradcheck
 from minitorch.backends import cpu
 
-from cpp_kernels import _C, LAYOUTS, NUMPY, Spy, close_to_reference, layout, requires_extension
+from cpp_kernels import _C, LAYOUTS, NUMPY, Spy, close_to_reference, layout, on_one_and_two_threads, requires_extension
 from helpers import TOLERANCES, check, requires_torch, torch
 
 DTYPES = st.sampled_from(["float32", "float64"])
@@ -151,15 +151,12 @@ def test_parallel_layer_norm_matches_one_thread(cpp, dtype):
     x, g = (rng.standard_normal((2, 300, 129)) + 1).astype(dtype), rng.standard_normal((2, 300, 129)).astype(dtype)
     w, b = rng.standard_normal((2, 129)).astype(dtype)
     rows = lambda a: a.reshape(600, 129)
-    threads = cpu.get_num_threads()
-    try:
-        results = []
-        for n in (1, 2):
-            cpu.set_num_threads(n)
-            y, mean, var = cpp.layer_norm(rows(x), w, b, 1e-5)
-            results.append((y, mean, var) + cpp.layer_norm_backward(rows(g), rows(x), w, mean, var, 1e-5))
-    finally:
-        cpu.set_num_threads(threads)
+
+    def forward_and_backward():
+        y, mean, var = cpp.layer_norm(rows(x), w, b, 1e-5)
+        return (y, mean, var) + cpp.layer_norm_backward(rows(g), rows(x), w, mean, var, 1e-5)
+
+    results = on_one_and_two_threads(forward_and_backward)
     (_, fr), (ga, gr) = TOLERANCES[dtype]
     for one, two in zip(*results):
         np.testing.assert_allclose(one, two, rtol=gr, atol=ga)
