@@ -26,6 +26,7 @@ import platform
 import re
 import statistics
 import sys
+import traceback
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -541,16 +542,33 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"{gpu}, Python {platform.python_version()}", flush=True)
     bench = Bench(args.repeats)
     bench.measure_peaks()
-    for part in (bench.gemm_ladder, bench.gemm_tensor_cores, bench.softmax_rows, bench.conv, bench.resnet18_step):
-        part()
     command = "python benchmarks/kernels/bench_kernels.py" + "".join(f" {a}" for a in (argv or sys.argv[1:]))
-    args.out.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for part in (bench.gemm_ladder, bench.gemm_tensor_cores, bench.softmax_rows, bench.conv, bench.resnet18_step):
+        # A part that fails is reported and the others still run; the files are rewritten after each part, so a run
+        # stopped early keeps what it measured.
+        try:
+            part()
+        except Exception:
+            failed.append(part.__name__)
+            traceback.print_exc()
+            print(f"{part.__name__} failed; going on with the next part", file=sys.stderr, flush=True)
+        write_results(args.out, gpu, bench, command, failed)
+    print(f"wrote {args.out / slug(gpu)}.json and .md")
+    return 1 if failed else 0
+
+
+def write_results(out: Path, gpu: str, bench: Bench, command: str, failed: Sequence[str]) -> None:
+    """Write ``<gpu-name>.json`` and ``.md`` with every row measured so far and the parts that failed."""
+    out.mkdir(parents=True, exist_ok=True)
     name = slug(gpu)
     record = {"gpu": gpu, "peaks": bench.peaks, "rows": [r.as_dict() for r in bench.rows], "command": command}
-    (args.out / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
-    (args.out / f"{name}.md").write_text("\n".join(report(gpu, bench.peaks, bench.rows, command)) + "\n")
-    print(f"wrote {args.out / name}.json and .md")
-    return 0
+    record["failed_parts"] = list(failed)
+    lines = report(gpu, bench.peaks, bench.rows, command)
+    if failed:
+        lines += ["", "Parts that failed (see the run's output): " + ", ".join(failed) + "."]
+    (out / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+    (out / f"{name}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
