@@ -55,3 +55,18 @@ def as_device(d: Any) -> device:
     if isinstance(d, int):
         return device("cuda", d)
     return device(d)
+
+
+def check_same_device(*tensors: Any) -> None:
+    """Raise PyTorch's RuntimeError unless the given tensors (``None`` entries are skipped) share one device.
+
+    An op that reads several tensors' arrays directly calls this first: mixing a NumPy and a CuPy array would
+    otherwise fail deep inside the array library with a message that does not say what to do.
+    """
+    present = [t for t in tensors if t is not None]
+    for t in present[1:]:
+        if t._backend is not present[0]._backend:
+            raise RuntimeError(
+                f"Expected all tensors to be on the same device, but found at least two devices, "
+                f"{present[0].device} and {t.device}! Move them with .to(device) first."
+            )

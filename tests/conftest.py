@@ -32,8 +32,32 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     # MINITORCH_TEST_DEVICE=cuda moves the minitorch side of every check()/check_module() comparison to the GPU.
     test_device = os.environ.get("MINITORCH_TEST_DEVICE", "cpu")
-    if test_device != "cpu" and not minitorch.cuda.is_available():
+    if test_device != "cpu" and os.environ.get("MINITORCH_TEST_HOST_CUDA"):
+        _install_host_memory_cuda()
+    elif test_device != "cpu" and not minitorch.cuda.is_available():
         raise pytest.UsageError(f"MINITORCH_TEST_DEVICE={test_device}: {minitorch.backends.cuda.unavailable_reason()}")
+
+
+def _install_host_memory_cuda():
+    """MINITORCH_TEST_HOST_CUDA=1: a stand-in 'cuda' device whose arrays are NumPy arrays in host memory.
+
+    With MINITORCH_TEST_DEVICE=cuda this runs the suite's comparisons with minitorch's side on a second device on a
+    machine without a GPU: every tensor a test or the library makes on the CPU by mistake then meets a 'cuda' tensor
+    and raises the mixed-device error, as it would on a GPU. (The kernels and CuPy are not exercised: that needs the
+    real device; see tests/test_cuda.py.)
+    """
+    from minitorch import backends
+    from minitorch.backends.base import Backend
+
+    class HostMemoryCuda(Backend):
+        def from_host(self, array):  # a move between devices copies
+            return np.array(array, copy=True)
+
+        def to_host(self, array):
+            return np.array(array, copy=True)
+
+    backend = HostMemoryCuda(np, minitorch.device("cuda", 0))
+    backends._cache[minitorch.device("cuda")] = backends._cache[minitorch.device("cuda", 0)] = backend
 
 
 def pytest_collection_modifyitems(config, items):
@@ -57,9 +81,12 @@ def _seed_and_restore_defaults():
 @pytest.fixture(scope="module")
 def cpp():
     """CpuBackend with the C++ kernels switched on for a test module whatever MINITORCH_CPP says; skips where
-    minitorch._C was not built."""
+    minitorch._C was not built. The module's check() comparisons stay on the CPU, where these kernels run, whatever
+    MINITORCH_TEST_DEVICE says."""
     from minitorch.backends import cpu
 
+    import helpers
+    import nn_helpers
     from cpp_kernels import _C
 
     if _C is None:
@@ -67,4 +94,6 @@ def cpp():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cpu, "_C", _C)
         patch.setattr(cpu, "_enabled", True)
+        patch.setattr(helpers, "TEST_DEVICE", "cpu")
+        patch.setattr(nn_helpers, "TEST_DEVICE", "cpu")
         yield cpu.CPU_BACKEND

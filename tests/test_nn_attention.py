@@ -13,7 +13,7 @@ import minitorch
 import minitorch.nn as nn
 import minitorch.nn.functional as F
 
-from helpers import LAYOUTS, both, check, check_raises, grads_ok, requires_torch, torch
+from helpers import LAYOUTS, TEST_DEVICE, both, check, check_raises, grads_ok, requires_torch, torch
 from nn_helpers import check_module
 from strategies import floats
 
@@ -44,7 +44,12 @@ def test_sdpa_matches_torch(dtype, batch, L, S, E, Ev, mask, scale):
     )
     if mask == "bool":
         m = np.random.default_rng(4).random((L, S)) > 0.3  # True: may attend (some rows see nothing)
-        check(*both(lambda lib, a, b, c: sdpa(lib)(a, b, c, attn_mask=lib.tensor(m), scale=scale)), q, k, v)
+        check(
+            *both(lambda lib, a, b, c: sdpa(lib)(a, b, c, attn_mask=lib.tensor(m, device=a.device), scale=scale)),
+            q,
+            k,
+            v,
+        )
     elif mask == "float":
         m = floats((L, S), dtype, seed=5)
         check(*both(lambda lib, a, b, c, d: sdpa(lib)(a, b, c, attn_mask=d, scale=scale)), q, k, v, m)
@@ -58,7 +63,7 @@ def test_sdpa_rows_with_no_visible_key_give_zeros_like_torch():
     q, k, v = floats((2, 3, 4), seed=1), floats((2, 5, 4), seed=2), floats((2, 5, 6), seed=3)
     m = np.ones((3, 5), bool)
     m[1] = False
-    check(*both(lambda lib, a, b, c: sdpa(lib)(a, b, c, attn_mask=lib.tensor(m))), q, k, v)
+    check(*both(lambda lib, a, b, c: sdpa(lib)(a, b, c, attn_mask=lib.tensor(m, device=a.device))), q, k, v)
     mf = np.zeros((2, 3, 5))
     mf[0, 2] = -np.inf
     mf[1, 0, :3] = -np.inf
@@ -224,14 +229,14 @@ def test_multihead_attention_dropout_only_in_training():
     ours, ref = pair(dropout=0.5)
     check_module(ours, ref, *qkv(), train=False)
     ours.train()
-    q, k, v = (minitorch.tensor(a) for a in qkv())
+    q, k, v = (minitorch.tensor(a, device=TEST_DEVICE) for a in qkv())  # check_module moved ours there
     minitorch.manual_seed(1)
     a, wa = ours(q, k, v)
     minitorch.manual_seed(1)
     b, wb = ours(q, k, v)
-    assert np.array_equal(a.detach().numpy(), b.detach().numpy())
-    assert np.array_equal(wa.detach().numpy(), wb.detach().numpy())
-    assert not np.allclose(a.detach().numpy(), ours.eval()(q, k, v)[0].detach().numpy())
+    assert np.array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy())
+    assert np.array_equal(wa.detach().cpu().numpy(), wb.detach().cpu().numpy())
+    assert not np.allclose(a.detach().cpu().numpy(), ours.eval()(q, k, v)[0].detach().cpu().numpy())
 
 
 @requires_torch

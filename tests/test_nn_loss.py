@@ -13,7 +13,7 @@ import minitorch
 import minitorch.nn as nn
 import minitorch.nn.functional as F
 
-from helpers import LAYOUTS, both, check, check_raises, grads_ok, requires_torch, torch
+from helpers import LAYOUTS, TEST_DEVICE, both, check, check_raises, grads_ok, requires_torch, torch
 from strategies import away_from, broadcastable_pair, floats, shapes
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # kl_div 'mean' and size mismatches warn, as in torch
@@ -112,7 +112,7 @@ def test_cross_entropy_class_indices_match_torch(reduction, smoothing, weighted,
     w = np.random.default_rng(1).uniform(0.5, 2.0, n_classes)
 
     def loss(lib, a, b):
-        weight = lib.tensor(w) if weighted else None
+        weight = lib.tensor(w, device=a.device) if weighted else None
         return fn(lib).cross_entropy(
             a, b, weight=weight, ignore_index=ignore_index, reduction=reduction, label_smoothing=smoothing
         )
@@ -165,7 +165,7 @@ def test_cross_entropy_class_probabilities_match_torch(reduction, smoothing, sha
                 lambda lib, a, b: fn(lib).cross_entropy(
                     a,
                     b,
-                    weight=None if weight is None else lib.tensor(weight),
+                    weight=None if weight is None else lib.tensor(weight, device=a.device),
                     reduction=reduction,
                     label_smoothing=smoothing,
                 )
@@ -188,7 +188,7 @@ def test_nll_loss_matches_torch(reduction, shape):
                     lambda lib, a, b: fn(lib).nll_loss(
                         a,
                         b,
-                        weight=None if weight is None else lib.tensor(weight),
+                        weight=None if weight is None else lib.tensor(weight, device=a.device),
                         ignore_index=ignore_index,
                         reduction=reduction,
                     )
@@ -230,7 +230,15 @@ def test_binary_cross_entropy_matches_torch(reduction, dtype, shape):
     y = floats(shape, dtype, low=0.0, high=1.0, seed=2)
     check(*both(lambda lib, a, b: fn(lib).binary_cross_entropy(a, b, reduction=reduction)), p, y, layouts=LAYOUTS)
     w = floats(shape[-1:], dtype, low=0.1, high=2.0, seed=3)
-    check(*both(lambda lib, a, b: fn(lib).binary_cross_entropy(a, b, weight=lib.tensor(w), reduction=reduction)), p, y)
+    check(
+        *both(
+            lambda lib, a, b: fn(lib).binary_cross_entropy(
+                a, b, weight=lib.tensor(w, device=a.device), reduction=reduction
+            )
+        ),
+        p,
+        y,
+    )
 
 
 @requires_torch
@@ -251,8 +259,8 @@ def test_binary_cross_entropy_with_logits_matches_torch(reduction, dtype, shape,
             lambda lib, a, b: fn(lib).binary_cross_entropy_with_logits(
                 a,
                 b,
-                weight=None if weight is None else lib.tensor(weight),
-                pos_weight=None if pos_weight is None else lib.tensor(pos_weight),
+                weight=None if weight is None else lib.tensor(weight, device=a.device),
+                pos_weight=None if pos_weight is None else lib.tensor(pos_weight, device=a.device),
                 reduction=reduction,
             )
         ),
@@ -278,7 +286,7 @@ def test_kl_div_zero_targets_count_zero():
     """0 * log 0 counts 0; the value and the input's gradient match torch (torch's target gradient there is nan)."""
     x = np.log(floats((2, 4), low=0.1, high=1.0))
     y = np.array([[0.0, 0.5, 0.5, 0.0], [1.0, 0.0, 0.0, 0.0]])
-    check(*both(lambda lib, a: fn(lib).kl_div(a, lib.tensor(y), reduction="batchmean")), x)
+    check(*both(lambda lib, a: fn(lib).kl_div(a, lib.tensor(y, device=a.device), reduction="batchmean")), x)
     t = minitorch.tensor(y, requires_grad=True)
     F.kl_div(minitorch.tensor(x), t, reduction="sum").backward()
     assert np.isfinite(t.grad.numpy()).all()
@@ -292,7 +300,7 @@ def test_margin_losses_match_torch(reduction, n, d, margin):
     rng = np.random.default_rng(n * 10 + d)
     y = rng.choice([-1.0, 1.0], size=n)
     a, b = floats((n,), seed=1), floats((n,), seed=2) + 0.01  # ranking: keep the hinge away from its kink
-    check(*both(lambda lib, x: fn(lib).soft_margin_loss(x, lib.tensor(y), reduction=reduction)), a)
+    check(*both(lambda lib, x: fn(lib).soft_margin_loss(x, lib.tensor(y, device=x.device), reduction=reduction)), a)
     check(
         *both(lambda lib, x1, x2, t: fn(lib).margin_ranking_loss(x1, x2, t, margin=margin, reduction=reduction)),
         a,
@@ -303,7 +311,9 @@ def test_margin_losses_match_torch(reduction, n, d, margin):
     labels = rng.choice([-1, 0, 1], size=n)  # 0 is neither: it contributes nothing, as in torch
     check(
         *both(
-            lambda lib, x1, x2: fn(lib).cosine_embedding_loss(x1, x2, lib.tensor(labels), margin, reduction=reduction)
+            lambda lib, x1, x2: fn(lib).cosine_embedding_loss(
+                x1, x2, lib.tensor(labels, device=x1.device), margin, reduction=reduction
+            )
         ),
         u,
         v,
@@ -333,7 +343,7 @@ def test_triplet_margin_loss_matches_torch(p, swap, reduction):
 def test_cosine_embedding_single_pair_and_zero_vectors():
     for label in (1, -1):
         check(
-            *both(lambda lib, x1, x2: fn(lib).cosine_embedding_loss(x1, x2, lib.tensor(label))),
+            *both(lambda lib, x1, x2: fn(lib).cosine_embedding_loss(x1, x2, lib.tensor(label, device=x1.device))),
             floats((4,)),
             floats((4,), seed=1),
         )
@@ -396,7 +406,10 @@ def test_extreme_logits_stay_finite_and_match_torch(dtype):
         check(
             *both(
                 lambda lib, a, b: fn(lib).binary_cross_entropy_with_logits(
-                    a, b, pos_weight=None if pos_weight is None else lib.tensor(pos_weight), reduction="sum"
+                    a,
+                    b,
+                    pos_weight=None if pos_weight is None else lib.tensor(pos_weight, device=a.device),
+                    reduction="sum",
                 )
             ),
             logits,
@@ -411,7 +424,7 @@ def test_extreme_logits_stay_finite_and_match_torch(dtype):
 def test_binary_cross_entropy_at_zero_and_one_is_clamped_like_torch():
     p = np.array([0.0, 1.0, 0.5, 0.0, 1.0])
     y = np.array([1.0, 0.0, 1.0, 0.0, 1.0])
-    check(*both(lambda lib, a: fn(lib).binary_cross_entropy(a, lib.tensor(y), reduction="sum")), p)
+    check(*both(lambda lib, a: fn(lib).binary_cross_entropy(a, lib.tensor(y, device=a.device), reduction="sum")), p)
 
 
 # ---- gradcheck ----------------------------------------------------------------------------------------
@@ -578,7 +591,11 @@ def test_loss_modules_repr_attributes_and_forward(name, kwargs):
         "TripletMarginLoss": tuple(rng.standard_normal((4, 3)) for _ in range(3)),
     }.get(name, (rng.standard_normal((4, 3)), rng.standard_normal((4, 3))))
     if name == "SoftMarginLoss":  # its target may not require grad (in torch neither): pass it as a constant
-        check(lambda a: ours(a, minitorch.tensor(signs)), lambda a: ref(a, torch.tensor(signs)), rng.standard_normal(4))
+        check(
+            lambda a: ours(a, minitorch.tensor(signs, device=a.device)),
+            lambda a: ref(a, torch.tensor(signs)),
+            rng.standard_normal(4),
+        )
     else:
         check(lambda *a: ours(*a), lambda *a: ref(*a), *inputs)
 
@@ -601,10 +618,10 @@ def test_weighted_loss_modules_keep_weights_as_buffers():
         assert list(ours.parameters()) == []
         assert ours.float().weight.dtype == minitorch.float32  # buffers follow the module's dtype
     x, t = class_problem((4, 3), 3)
-    loss = nn.CrossEntropyLoss(weight=minitorch.tensor(w))
+    loss = nn.CrossEntropyLoss(weight=minitorch.tensor(w)).to(TEST_DEVICE)
     check(lambda a, b: loss(a, b), lambda a, b: torch.nn.CrossEntropyLoss(weight=torch.tensor(w))(a, b), x, t)
     logits, labels = floats((4, 3)), floats((4, 3), low=0.0, high=1.0, seed=1)
-    bce = nn.BCEWithLogitsLoss(pos_weight=minitorch.tensor(w))
+    bce = nn.BCEWithLogitsLoss(pos_weight=minitorch.tensor(w)).to(TEST_DEVICE)
     check(
         lambda a, b: bce(a, b),
         lambda a, b: torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(w))(a, b),

@@ -11,11 +11,16 @@ import minitorch.nn as nn
 import minitorch.nn.functional as F
 from minitorch.autograd import gradcheck, gradgradcheck
 
-from helpers import LAYOUTS, assert_close, check, check_raises, requires_torch, torch
+from helpers import LAYOUTS, TEST_DEVICE, assert_close, check, check_raises, requires_torch, torch
 from nn_helpers import check_module
 from strategies import floats
 
 TF = torch.nn.functional if torch else None
+
+
+def _stat(lib, values):
+    """A running-statistics tensor; minitorch's lives on the test device, beside the inputs that check() moves there."""
+    return lib.tensor(values, device=TEST_DEVICE if lib is minitorch else "cpu")
 
 
 def _batch(shape, dtype, seed=0):
@@ -40,7 +45,7 @@ def test_batch_norm_training_matches_torch(dtype, affine, n, c, spatial, momentu
     x = _batch(shape, dtype)
     w, b = floats((c,), dtype, 0.5, 2.0, seed=1), floats((c,), dtype, seed=2)
     stats = {
-        lib: (lib.tensor(floats((c,), dtype, seed=3)), lib.tensor(floats((c,), dtype, 0.5, 2, seed=4)))
+        lib: (_stat(lib, floats((c,), dtype, seed=3)), _stat(lib, floats((c,), dtype, 0.5, 2, seed=4)))
         for lib in (minitorch, torch)
     }
 
@@ -64,7 +69,7 @@ def test_batch_norm_evaluation_matches_torch(dtype, shape):
     rm, rv = floats((c,), dtype, seed=3), floats((c,), dtype, 0.5, 2, seed=4)
 
     def run(F, lib, x, w, b):
-        return F.batch_norm(x, lib.tensor(rm), lib.tensor(rv), w, b, training=False)
+        return F.batch_norm(x, _stat(lib, rm), _stat(lib, rv), w, b, training=False)
 
     check(lambda *a: run(F, minitorch, *a), lambda *a: run(TF, torch, *a), *arrays, layouts=LAYOUTS)
 
@@ -146,7 +151,7 @@ def test_instance_norm_matches_torch(dtype, shape, use_input_stats):
     c = shape[1]
     arrays = (_batch(shape, dtype), floats((c,), dtype, seed=1), floats((c,), dtype, seed=2))
     stats = {
-        lib: (lib.tensor(floats((c,), dtype, seed=3)), lib.tensor(floats((c,), dtype, 0.5, 2, seed=4)))
+        lib: (_stat(lib, floats((c,), dtype, seed=3)), _stat(lib, floats((c,), dtype, 0.5, 2, seed=4)))
         for lib in (minitorch, torch)
     }
 

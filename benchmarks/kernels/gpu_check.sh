@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything a session lent a GPU runs, in one call: compile every kernel through NVRTC, time the kernels against
-# cuBLAS/cuDNN/torch, run the cuda-marked tests, and re-run the whole CPU suite with minitorch's side on the GPU.
+# cuBLAS/cuDNN/torch, profile a ResNet-18 step, run the cuda-marked tests, and re-run the whole CPU suite with
+# minitorch's side on the GPU.
 #
 #     OUT=/some/folder bash benchmarks/kernels/gpu_check.sh      # logs and <gpu-name>.{json,md} go to $OUT
 #
@@ -23,10 +24,13 @@ timeout "${CAP_COMPILE:-150}" "$py" -m minitorch.backends.cuda_kernels 2>&1 | te
 echo "== kernel benchmark =="
 timeout -s INT -k 15 "${CAP_BENCH:-200}" "$py" benchmarks/kernels/bench_kernels.py --out "$out" 2>&1 | tee "$out/bench.log"
 
+echo "== where a ResNet-18 step spends its time =="
+timeout -s INT -k 15 "${CAP_PROFILE:-60}" "$py" benchmarks/kernels/profile_step.py --steps 3 2>&1 | tee "$out/profile.log"
+
 echo "== cuda-marked tests, and the CPU suite with minitorch on the GPU (both at once) =="
 tests=(-q -p no:cacheprovider -rfE --tb=short)
 timeout -s INT -k 20 "${CAP_TESTS:-220}" "$py" -m pytest "${tests[@]}" -n 6 -m cuda tests >"$out/cuda_tests.log" 2>&1 &
-MINITORCH_TEST_DEVICE=cuda timeout -s INT -k 20 "${CAP_TESTS:-220}" "$py" -m pytest "${tests[@]}" -n 8 \
+MINITORCH_TEST_DEVICE=cuda timeout -s INT -k 20 "${CAP_TESTS:-220}" "$py" -m pytest "${tests[@]}" -n 10 \
     --ignore-glob='tests/test_cuda_*' tests >"$out/suite_on_cuda.log" 2>&1 &
 wait
 for log in cuda_tests suite_on_cuda; do

@@ -114,6 +114,10 @@ class CudaBackend(Backend):
     # ---- memory --------------------------------------------------------------
     def as_strided(self, buffer: Any, shape: Sequence[int], strides: Sequence[int], offset: int) -> Any:
         item = buffer.itemsize
+        if 0 in shape:
+            # An empty view reads nothing, so where it points is moot; and CuPy refuses any offset from the null
+            # pointer of an empty allocation (which a view like x[:, 1] of a (0, 2) tensor would ask for).
+            offset = 0
         return self.xp.ndarray(
             tuple(shape),
             buffer.dtype,

@@ -19,6 +19,7 @@ from .. import layout
 from ..autograd import function as _function
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..device import check_same_device
 from ..tensor import Tensor
 from .views import AsStrided, GatherFlat, _input_index_of_view
 
@@ -106,8 +107,7 @@ def _write(self: Tensor, new: Tensor) -> None:
         raise RuntimeError(
             f"result type {_type_name(new.dtype)} can't be cast to the desired output type {_type_name(self.dtype)}"
         )
-    if new._backend is not self._backend:
-        raise RuntimeError(f"Expected all tensors to be on the same device, but found {self.device} and {new.device}")
+    check_same_device(self, new)
     self._data[...] = new._data
     self._version_counter.bump()
 

@@ -15,6 +15,7 @@ from typing import Any, List, Sequence, Tuple
 from .. import dtypes as dt
 from .. import layout
 from ..autograd.function import Function
+from ..device import check_same_device
 from ..tensor import Tensor
 from .reduction import numpy_aliases
 from .views import _dims, unbind
@@ -31,11 +32,7 @@ def _tensor_list(tensors: Any, name: str) -> Tuple[Tensor, ...]:
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
-        if t._backend is not tensors[0]._backend:
-            raise RuntimeError(
-                f"Expected all tensors to be on the same device, but found at least two devices, "
-                f"{tensors[0].device} and {t.device}! Move them with .to(device) first."
-            )
+    check_same_device(*tensors)
     return tensors
 
 

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Sequence, Set, Tuple
 from .. import dtypes as dt
 from .. import layout
 from ..autograd.function import Function
+from ..device import check_same_device
 from ..tensor import _LEGACY_NAMES, Tensor
 
 # The C type names PyTorch prints in "same dtype" errors.
@@ -40,11 +41,7 @@ def _check_operands(a: Any, b: Any, op: str) -> None:
     for name, x in (("input", a), ("other", b)):
         if not isinstance(x, Tensor):
             raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(x).__name__}")
-    if a._backend is not b._backend:
-        raise RuntimeError(
-            f"Expected all tensors to be on the same device, but found at least two devices, "
-            f"{a.device} and {b.device}! Move them with .to(device) first."
-        )
+    check_same_device(a, b)
     if a.dtype is not b.dtype:
         raise RuntimeError(
             f"expected m1 and m2 to have the same dtype, but got: {_C_NAMES[a.dtype.name]} != "

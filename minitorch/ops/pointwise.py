@@ -19,6 +19,7 @@ from .. import dtypes as dt
 from .. import layout
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..device import check_same_device
 from ..tensor import Tensor
 
 
@@ -31,11 +32,7 @@ def _check_operand(x: Any) -> None:
 def _binary_dtype(a: Any, b: Any) -> dt.dtype:
     """Result dtype of a binary op; also checks both tensors are on one device."""
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        if a._backend is not b._backend:
-            raise RuntimeError(
-                f"Expected all tensors to be on the same device, but found at least two devices, "
-                f"{a.device} and {b.device}! Move them with .to(device) first."
-            )
+        check_same_device(a, b)
         if a._data.shape != b._data.shape:
             layout.broadcast_shapes(a._data.shape, b._data.shape)  # raises PyTorch's error
         da, db = a.dtype, b.dtype
@@ -607,6 +604,7 @@ class Where(Function):
             raise RuntimeError(
                 f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype.name.capitalize()}"
             )
+        check_same_device(cond, *(x for x in (a, b) if isinstance(x, Tensor)))
         d = _binary_dtype(a, b) if (isinstance(a, Tensor) or isinstance(b, Tensor)) else dt.result_type((), (a, b))
         layout.broadcast_shapes(*(x._data.shape for x in (cond, a, b) if isinstance(x, Tensor)))  # PyTorch's error
         ctx.save_for_backward(cond)

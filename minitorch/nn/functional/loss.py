@@ -18,6 +18,7 @@ from typing import Any, Optional, Tuple
 from ... import dtypes as dt
 from ...autograd import grad_mode
 from ...autograd.function import Function
+from ...device import check_same_device
 from ...ops.linalg import _scalar_name
 from ...ops.pointwise import minimum, where
 from ...ops.reduction import log_softmax, softmax
@@ -274,6 +275,7 @@ def _check_class_targets(input: Tensor, target: Tensor, weight: Optional[Tensor]
     expected = (input.shape[0],) + tuple(input.shape[2:])
     if input.ndim > 2 and tuple(target.shape) != expected:
         raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
+    check_same_device(input, target, weight)
     n_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     if weight is not None:
         if weight.numel() != n_classes:
@@ -422,6 +424,7 @@ def binary_cross_entropy(
             f"Using a target size ({target.shape}) that is different to the input size ({input.shape}) is "
             "deprecated. Please ensure they have the same size."
         )
+    check_same_device(input, target, weight)
     if target.dtype is not input.dtype:
         raise RuntimeError(
             f"Found dtype {_scalar_name(target.dtype)} but expected {_scalar_name(input.dtype)}: "
