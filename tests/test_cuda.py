@@ -335,7 +335,7 @@ def test_conv2d_layer_runs_our_kernels(launches):
     }
 
 
-@pytest.mark.parametrize("variant", ["warp", "block", "online", None])
+@pytest.mark.parametrize("variant", ["registers", "block", "online", None])
 @pytest.mark.parametrize("dtype", ("float32", "float64", "float16"))
 @pytest.mark.parametrize("log", [False, True])
 def test_softmax_kernels_every_dim(cp, ref_device, variant, dtype, log):
@@ -347,7 +347,7 @@ def test_softmax_kernels_every_dim(cp, ref_device, variant, dtype, log):
     dy = cp.asarray(rand(*x.shape, dtype=dtype, seed=1))
     (fa, fr), (ga, gr) = TOLERANCES[dtype]
     for dim in range(x.ndim):
-        if variant == "warp" and x.shape[dim] > 1024:
+        if variant == "registers" and x.shape[dim] > 4096:  # 16 warps of 8 scalars: strided rows take no vectors
             continue
         tx = _torch(cp, x, ref_device).double().requires_grad_(True)
         ty = (torch.log_softmax if log else torch.softmax)(tx, dim)
@@ -356,6 +356,40 @@ def test_softmax_kernels_every_dim(cp, ref_device, variant, dtype, log):
         dx = softmax.softmax_backward(y, dy, dim, log=log, variant=variant)
         assert_close(cp.asnumpy(y), ty, fa, fr, f"{'log_' if log else ''}softmax dim {dim}")
         assert_close(cp.asnumpy(dx), tx.grad, ga, gr, f"its gradient, dim {dim}")
+
+
+@pytest.mark.parametrize("dtype", ("float32", "float64", "float16"))
+@pytest.mark.parametrize("shape", [(5, 8), (33, 1024), (3, 2048), (7, 4096), (2, 16384)])
+def test_softmax_contiguous_rows_aligned_and_not(cp, ref_device, dtype, shape):
+    """Aligned rows take the register kernel's 16-byte vectors; rows shifted by one value fall back to scalars."""
+    from minitorch.backends.cuda_kernels import softmax
+
+    rows, n = shape
+    base = cp.asarray(rand(rows, n + 8, dtype=dtype) * 4)
+    dy = cp.asarray(rand(rows, n, dtype=dtype, seed=1))
+    (fa, fr), (ga, gr) = TOLERANCES[dtype]
+    for name, x in (("aligned", cp.ascontiguousarray(base[:, :n])), ("misaligned", base[:, 1 : n + 1])):
+        for log in (False, True):
+            tx = _torch(cp, x, ref_device).double().requires_grad_(True)
+            ty = (torch.log_softmax if log else torch.softmax)(tx, 1)
+            ty.backward(_torch(cp, dy, ref_device).double())
+            y = softmax.softmax(x, 1, log=log)
+            dx = softmax.softmax_backward(y, dy, 1, log=log)
+            assert_close(cp.asnumpy(y), ty, fa, fr, f"{name} log={log}")
+            assert_close(cp.asnumpy(dx), tx.grad, ga, gr, f"{name} log={log} gradient")
+
+
+@pytest.mark.parametrize("warps", [4, 8, 16])
+def test_softmax_register_kernel_warps_per_row(cp, ref_device, warps):
+    from minitorch.backends.cuda_kernels import softmax
+
+    x, dy = cp.asarray(rand(9, 4096, dtype="float32") * 4), cp.asarray(rand(9, 4096, dtype="float32", seed=1))
+    (fa, fr), (ga, gr) = TOLERANCES["float32"]
+    tx = _torch(cp, x, ref_device).double().requires_grad_(True)
+    torch.softmax(tx, 1).backward(_torch(cp, dy, ref_device).double())
+    y = softmax.softmax(x, 1, warps=warps)
+    assert_close(cp.asnumpy(y), torch.softmax(tx, 1), fa, fr, f"{warps} warps")
+    assert_close(cp.asnumpy(softmax.softmax_backward(y, dy, 1, warps=warps)), tx.grad, ga, gr, "gradient")
 
 
 @pytest.mark.parametrize("fn", ["softmax", "log_softmax"])

@@ -1,8 +1,9 @@
 """The CUDA softmax kernels, run on the CPU by the emulator and compared with NumPy; and the emulator itself.
 
-The NumPy reference is the base backend's softmax (the formulas PyTorch uses, in float64). Every variant (warp,
+The NumPy reference is the base backend's softmax (the formulas PyTorch uses, in float64). Every variant (registers,
 block, online) is forced on odd row lengths, along every dim, on non-contiguous inputs and on rows holding -inf,
-+inf or NaN.
++inf or NaN; the register kernel's 16-byte vector path and its scalar fallback (odd lengths, misaligned views) are
+checked on their own.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import pytest
 
 import minitorch
 from minitorch.backends.base import Backend
+from minitorch.backends.cuda_kernels import CSRC
 from minitorch.backends.cuda_kernels import softmax as sm
 
 from cuda_emulation import EMU_DIR, EmulatedModule, emulate
 from helpers import TOLERANCES, requires_torch, torch
 
 REFERENCE = Backend(np, minitorch.device("cpu"))
-LENGTHS = (1, 7, 33, 65, 129, 1025)
+LENGTHS = (1, 7, 33, 65, 129, 1024, 1025, 4096, 4097)
 
 
 def reference(x: np.ndarray, dim: int, log: bool) -> np.ndarray:
@@ -49,8 +51,15 @@ def recording(kernels: list):
     return launch
 
 
-def variants_for(n: int):
-    return [v for v in sm.VARIANTS if v != "warp" or n <= 1024]
+def variants_for(n: int, dtype: str):
+    """The variants that hold rows of n values: 16 warps of 8 scalars in registers, y and dy in shared memory."""
+    fits = {"registers": n <= 4096, "block": 2 * n * np.dtype(dtype).itemsize <= sm.SHARED_ROW_BYTES, "online": True}
+    return [v for v in sm.VARIANTS if fits[v]]
+
+
+def counting(launches: list):
+    """A launcher that only records each launch: for planning questions on arrays too big to emulate quickly."""
+    return launches.append
 
 
 # ---- the kernels ------------------------------------------------------------------------------------------------
@@ -60,7 +69,7 @@ def test_every_variant_matches_numpy_forward_and_backward(n: int, dtype: str) ->
     rng = np.random.default_rng(n)
     x = (rng.standard_normal((3, n)) * 4).astype(dtype)
     dy = rng.standard_normal((3, n)).astype(dtype)
-    for variant in variants_for(n):
+    for variant in variants_for(n, dtype):
         for log in (False, True):
             kernels: list = []
             what = f"{variant} log={log}"
@@ -158,12 +167,99 @@ def test_long_rows_use_the_online_kernel_with_threads_looping() -> None:
 
 
 def test_planner_picks_by_row_length() -> None:
-    assert sm.plan(1024, np.float32) == "warp"
-    assert sm.plan(1025, np.float32) == "block"
+    assert sm.plan(4096, np.float32) == "registers" and sm.plan(4097, np.float32) == "block"
+    assert sm.plan(16384, np.float32, width=4) == "registers" and sm.plan(16388, np.float32, width=4) == "online"
     assert sm.plan(12288, np.float32) == "block" and sm.plan(12289, np.float32) == "online"
     assert sm.plan(6144, np.float64) == "block" and sm.plan(6145, np.float64) == "online"
     assert sm.plan(6144, np.float32, backward=True) == "block"  # caches y and dy
     assert sm.plan(6145, np.float32, backward=True) == "online"
+
+
+# ---- the register kernel's vectors -------------------------------------------------------------------------------
+VECTOR_KERNELS = {"float32": "float, 4", "float64": "double, 2", "float16": "__half, 8"}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("rows, n", [(5, 8), (6, 64), (3, 1024), (3, 2048), (2, 4096)])
+def test_aligned_contiguous_rows_move_as_vectors(rows: int, n: int, dtype: str) -> None:
+    """1 to 4 warps per row; 5 and 3 rows leave rows of the last block empty (they must still meet the barriers).
+    Rows padded by a whole vector stay aligned, so they take vectors too."""
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal((rows, n)) * 4).astype(dtype)
+    dy = rng.standard_normal((rows, n)).astype(dtype)
+    padded = np.zeros((rows, n + 16), dtype)
+    padded[:, :n] = x
+    for name, view in (("contiguous", x), ("padded", padded[:, :n])):
+        for log in (False, True):
+            kernels: list = []
+            what = f"{name} log={log}"
+            y = sm.softmax(view, 1, log=log, launcher=recording(kernels))
+            close(y, reference(x, 1, log), what)
+            dx = sm.softmax_backward(y, dy, -1, log=log, launcher=recording(kernels))
+            close(dx, reference_backward(y, dy, 1, log), what + " backward")
+            assert all(f"_registers<{VECTOR_KERNELS[dtype]}," in k for k in kernels), (what, kernels)
+
+
+def misaligned_views(x: np.ndarray):
+    """Arrays equal to ``x`` (rows of a length that vectors divide) that the vector path must refuse."""
+    rows, n = x.shape
+    shifted = np.zeros((rows, n + 8), x.dtype)
+    shifted[:, 1 : n + 1] = x
+    yield "shifted by one value", shifted[:, 1 : n + 1]
+    padded = np.zeros((rows, n + 1), x.dtype)
+    padded[:, :n] = x
+    yield "rows one value apart from alignment", padded[:, :n]
+    yield "strided", np.repeat(x, 2, axis=1)[:, ::2]
+    yield "column of a transposed array", np.ascontiguousarray(x.T).T
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", (1024, 4096))
+def test_the_vector_path_falls_back_to_scalars(n: int, dtype: str) -> None:
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((3, n)) * 4).astype(dtype)
+    dy = rng.standard_normal((3, n)).astype(dtype)
+    for name, view in misaligned_views(x):
+        kernels: list = []
+        y = sm.softmax(view, 1, launcher=recording(kernels))
+        close(y, reference(x, 1, False), name)
+        assert kernels[-1].startswith(f"softmax_forward_registers<{VECTOR_KERNELS[dtype].split(',')[0]}, 1,"), name
+        dx = sm.softmax_backward(y, view, 1, log=True, launcher=recording(kernels))  # only dy misaligned
+        close(dx, reference_backward(y, x, 1, True), name + " backward")
+        assert ", 1, " in kernels[-1], (name, kernels)
+    odd = x[:, : n - 1].copy()  # contiguous and aligned, but a length no vector divides
+    close(sm.softmax(odd, 1, launcher=recording(kernels)), reference(odd, 1, False), "odd length")
+    assert ", 1, " in kernels[-1]
+    close(sm.softmax_backward(y, dy, 1, launcher=emulate), reference_backward(y, dy, 1, False), "aligned again")
+
+
+@pytest.mark.parametrize("warps", (4, 8, 16))
+def test_warps_per_row_can_be_chosen(warps: int) -> None:
+    x = np.random.default_rng(warps).standard_normal((3, 4096)).astype(np.float32)
+    launches: list = []
+    y = sm.softmax(x, 1, warps=warps, launcher=lambda launch: (launches.append(launch), emulate(launch)))
+    close(y, reference(x, 1, False), f"{warps} warps")
+    assert launches[0].block == (32 * warps, 1, 1) and f"<float, 4, {32 // warps}>" in launches[0].kernel
+    dx = sm.softmax_backward(y, x, 1, warps=warps, launcher=emulate)
+    close(dx, reference_backward(y, x, 1, False), f"{warps} warps backward")
+
+
+def test_the_row_warps_agree_with_the_kernels_launch_bounds() -> None:
+    source = (CSRC / "softmax.cu").read_text()
+    assert f"constexpr int kMaxRowThreads = {32 * sm.MAX_ROW_WARPS};" in source
+
+
+def test_the_benchmark_shapes_take_float4_rows_in_registers() -> None:
+    """softmax 4096x4096 and 32768x1024 float32 (benchmarks/kernels): one read and one write of 16-byte vectors."""
+    for (rows, n), warps in (((4096, 4096), 4), ((32768, 1024), 1)):
+        launches: list = []
+        x = np.empty((rows, n), np.float32)
+        sm.softmax(x, -1, launcher=counting(launches))
+        sm.softmax_backward(x, x, -1, launcher=counting(launches))
+        for launch, direction in zip(launches, ("forward", "backward")):
+            assert launch.kernel == f"softmax_{direction}_registers<float, 4, 8>"
+            per_block = 128 // (32 * warps)
+            assert launch.block == (32 * warps, per_block, 1) and launch.grid == (rows // per_block, 1, 1)
 
 
 def test_zero_dim_and_empty_arrays() -> None:
@@ -181,8 +277,12 @@ def test_bad_input_is_refused() -> None:
         sm.softmax(x.astype(np.int64), 1, launcher=emulate)
     with pytest.raises(IndexError, match=r"range of \[-2, 1\], but got 2"):
         sm.softmax(x, 2, launcher=emulate)
-    with pytest.raises(ValueError, match="at most 1024"):
-        sm.softmax(np.zeros((1, 1025), np.float32), 1, variant="warp", launcher=emulate)
+    with pytest.raises(ValueError, match="at most 4096"):
+        sm.softmax(np.zeros((1, 4097), np.float32), 1, variant="registers", launcher=emulate)
+    with pytest.raises(ValueError, match="2 warps of the register softmax hold rows of at most 2048"):
+        sm.softmax(np.zeros((1, 4096), np.float32), 1, warps=2, launcher=emulate)
+    with pytest.raises(ValueError, match="block per row"):
+        sm.softmax(x, 1, variant="block", warps=2, launcher=emulate)
     with pytest.raises(ValueError, match="shared memory"):
         sm.softmax(np.zeros((1, 12289), np.float32), 1, variant="block", launcher=emulate)
     with pytest.raises(ValueError, match="unknown softmax variant"):

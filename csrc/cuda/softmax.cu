@@ -6,10 +6,12 @@
 // contiguous: row r of the output starts at o * n * inner + i and steps by inner.
 //
 // Three ways to map a row to threads, chosen by row length (the planner in softmax.py):
-//   warp   n <= 32 * E: one warp per row, E values per lane in registers, reductions by warp shuffles only.
-//   block  the row fits in shared memory: one block per row reads it once, reduces, writes from shared memory.
-//   online longer rows: one block per row, nothing cached. The forward computes max and sum in one pass with the
-//          online rescaling s * exp(m_old - m_new), then a second pass writes: two reads of x instead of three.
+//   registers  rows up to 512 threads * 8 vectors: 1 to 16 warps per row hold it in registers and the forward reads
+//              x once and writes y once, the least traffic a softmax can have. Contiguous, aligned rows move as
+//              16-byte vectors (float4, double2, 8 halves), which is what reaches the memory bandwidth.
+//   block      the row fits in shared memory: one block per row reads it once, reduces, writes from shared memory.
+//   online     longer rows: one block per row, nothing cached. The forward computes max and sum in one pass with the
+//              online rescaling s * exp(m_old - m_new), then a second pass writes: two reads of x instead of three.
 // float16/bfloat16 values are computed in float (mt::Acc). A row holding NaN or +inf, or only -inf, gives NaN,
 // exactly as PyTorch.
 #include "common.cuh"
@@ -24,6 +26,13 @@ __device__ __forceinline__ long long row_start(int r, int inner, long long s_out
 // The contiguous output row: shape (outer, n, inner).
 __device__ __forceinline__ long long out_start(int r, int n, int inner) {
     return static_cast<long long>(r / inner) * n * inner + r % inner;
+}
+
+// The output row of a kernel moving V values at once. V > 1 only comes with contiguous rows (inner = 1), and
+// spelling that out matters: through out_start's division nvcc no longer trusts the 16-byte stores and splits them.
+template <int V, typename T>
+__device__ __forceinline__ T* out_row(T* out, int r, int n, int inner) {
+    return out + (V > 1 ? static_cast<long long>(r) * n : out_start(r, n, inner));
 }
 
 // The output of one element, given the row's max m and sum s of exp(x - m).
@@ -79,66 +88,146 @@ __device__ __forceinline__ void block_merge(A& m, A& s) {
     s = partial_s[mt::kWarpSize];
 }
 
-}  // namespace softmax_detail
+// The register kernels' most threads per block: __launch_bounds__ then caps a thread at 65536 / 512 = 128 registers,
+// which the backward's 32 values of y and 32 of dy (softmax.py's ROW_VALUES) fit without spilling. The 1 (one block
+// per SM at least) matters: with the thread count alone, nvcc aims at fewer registers and spills. softmax.py's
+// MAX_ROW_WARPS is this over 32.
+constexpr int kMaxRowThreads = 512;
 
-// ---- warp per row: blockDim = (32, rows per block); lane k holds elements k, k + 32, ... k + 32 * (E - 1). -------
-template <typename T, int E>
-__global__ void softmax_forward_warp(const T* __restrict__ x, T* __restrict__ y, int rows, int n, int inner,
-                                     long long s_outer, long long s_dim, long long s_inner, int log) {
-    using A = typename mt::Acc<T>::type;
-    const int row = blockIdx.x * blockDim.y + threadIdx.y, lane = threadIdx.x;
-    if (row >= rows) return;  // the whole warp leaves together, so no shuffle misses a lane
-    const T* in = x + softmax_detail::row_start(row, inner, s_outer, s_inner);
-    A v[E];
-    A m = mt::neg_inf<A>();
+// V consecutive values, aligned to their size so that one access moves them all (16 bytes: float4, double2, 8 halves).
+template <typename T, int V>
+struct alignas(sizeof(T) * V) Pack {
+    T v[V];
+};
+
+// Vector i of a row (element i when V = 1, at stride `step`) converted to A, or `fill` past the row's `count` vectors.
+template <typename T, int V, typename A>
+__device__ __forceinline__ void load_vector(const T* row, long long step, int i, int count, A (&out)[V], A fill) {
+    if (i >= count) {
 #pragma unroll
-    for (int k = 0; k < E; ++k) {
-        const int j = lane + k * mt::kWarpSize;
-        v[k] = j < n ? mt::to_acc(in[j * s_dim]) : mt::neg_inf<A>();
-        m = mt::nan_max(m, v[k]);
-    }
-    m = mt::warp_reduce_max(m);
-    A s = 0;
+        for (int t = 0; t < V; ++t) out[t] = fill;
+    } else if constexpr (V == 1) {
+        out[0] = mt::to_acc(row[i * step]);
+    } else {
+        const Pack<T, V> p = mt::load_vector<Pack<T, V>>(row + static_cast<long long>(i) * V);
 #pragma unroll
-    for (int k = 0; k < E; ++k)
-        if (lane + k * mt::kWarpSize < n) s += mt::exp_(v[k] - m);
-    s = mt::warp_reduce_sum(s);
-    T* out = y + softmax_detail::out_start(row, n, inner);
-#pragma unroll
-    for (int k = 0; k < E; ++k) {
-        const int j = lane + k * mt::kWarpSize;
-        if (j < n)
-            out[static_cast<long long>(j) * inner] = mt::from_acc<T>(softmax_detail::forward_value(v[k], m, s, log));
+        for (int t = 0; t < V; ++t) out[t] = mt::to_acc(p.v[t]);
     }
 }
 
-template <typename T, int E>
-__global__ void softmax_backward_warp(const T* __restrict__ y, const T* __restrict__ dy, T* __restrict__ dx, int rows,
-                                      int n, int inner, long long y_outer, long long y_dim, long long y_inner,
-                                      long long d_outer, long long d_dim, long long d_inner, int log) {
+// The store matching load_vector: vector i of an output row whose values are `step` apart (1 when V > 1).
+template <typename T, int V, typename A>
+__device__ __forceinline__ void store_vector(T* row, int step, int i, int count, const A (&values)[V]) {
+    if (i >= count) return;
+    if constexpr (V == 1) {
+        row[static_cast<long long>(i) * step] = mt::from_acc<T>(values[0]);
+    } else {
+        Pack<T, V> p;
+#pragma unroll
+        for (int t = 0; t < V; ++t) p.v[t] = mt::from_acc<T>(values[t]);
+        T* at = row + static_cast<long long>(i) * V;
+#ifdef MT_EMULATION
+        ::mt_emu::check_aligned(at, sizeof(p));
+#endif
+        *reinterpret_cast<Pack<T, V>*>(at) = p;
+    }
+}
+
+// A reduction over the W = blockDim.x / 32 warps of one row (row threadIdx.y of the block); every thread of the row
+// gets the result. With W > 1 the warp leaders meet in `partial` (one slot per warp of the block, so each call needs
+// its own array); W is the same for the whole block, so either every thread reaches the barrier or none does.
+template <typename A, typename Op>
+__device__ __forceinline__ A row_reduce(A v, Op op, A* partial) {
+    v = mt::warp_reduce(v, op);
+    const int warps = blockDim.x / mt::kWarpSize;
+    if (warps == 1) return v;
+    const int first = threadIdx.y * warps;
+    if (threadIdx.x % mt::kWarpSize == 0) partial[first + threadIdx.x / mt::kWarpSize] = v;
+    __syncthreads();
+    v = partial[first];
+    for (int w = 1; w < warps; ++w) v = op(v, partial[first + w]);
+    return v;
+}
+
+}  // namespace softmax_detail
+
+// ---- the row in registers: blockDim = (32 * W, R), W warps per row (W = 1: shuffles only), R rows per block. -------
+// Thread t of a row holds the vectors t, t + 32 W, ... t + 32 W (E - 1) of V consecutive values each, so a warp's
+// loads are coalesced and every thread has E independent loads in flight. V > 1 needs a contiguous row (s_dim and
+// inner 1), n a multiple of V and every row aligned to a vector: the planner checks and passes V = 1 otherwise.
+template <typename T, int V, int E>
+__global__ void __launch_bounds__(softmax_detail::kMaxRowThreads, 1)
+    softmax_forward_registers(const T* __restrict__ x, T* __restrict__ y, int rows, int n, int inner,
+                              long long s_outer, long long s_dim, long long s_inner, int log) {
     using A = typename mt::Acc<T>::type;
-    const int row = blockIdx.x * blockDim.y + threadIdx.y, lane = threadIdx.x;
-    if (row >= rows) return;
-    const T* yr = y + softmax_detail::row_start(row, inner, y_outer, y_inner);
-    const T* dr = dy + softmax_detail::row_start(row, inner, d_outer, d_inner);
-    A yv[E], dv[E];
-    A sum = 0;
+    __shared__ A partial_max[mt::kWarpSize], partial_sum[mt::kWarpSize];
+    const int row = blockIdx.x * blockDim.y + threadIdx.y;
+    const int vectors = row < rows ? n / V : 0;  // a row past the end loads nothing but still meets the barriers
+    const int live_row = row < rows ? row : rows - 1;
+    const T* in = x + softmax_detail::row_start(live_row, inner, s_outer, s_inner);
+    A v[E][V];
+#pragma unroll
+    for (int k = 0; k < E; ++k)
+        softmax_detail::load_vector(in, s_dim, threadIdx.x + k * blockDim.x, vectors, v[k], mt::neg_inf<A>());
+    A m = mt::neg_inf<A>();
+#pragma unroll
+    for (int k = 0; k < E; ++k)
+#pragma unroll
+        for (int t = 0; t < V; ++t) m = mt::nan_max(m, v[k][t]);
+    m = softmax_detail::row_reduce(m, mt::Max(), partial_max);
+    // Softmax keeps exp(x - m) to scale by 1 / s; log-softmax keeps x, which its output x - m - log(s) needs.
+    A s = 0;
+#pragma unroll
+    for (int k = 0; k < E; ++k)
+        if (static_cast<int>(threadIdx.x + k * blockDim.x) < vectors)
+#pragma unroll
+            for (int t = 0; t < V; ++t) {
+                const A e = mt::exp_(v[k][t] - m);
+                s += e;
+                if (!log) v[k][t] = e;
+            }
+    s = softmax_detail::row_reduce(s, mt::Sum(), partial_sum);
+    const A scale = log ? mt::log_(s) : A(1) / s;
+#pragma unroll
+    for (int k = 0; k < E; ++k)
+#pragma unroll
+        for (int t = 0; t < V; ++t) v[k][t] = log ? v[k][t] - m - scale : v[k][t] * scale;
+    T* out = softmax_detail::out_row<V>(y, live_row, n, inner);
+#pragma unroll
+    for (int k = 0; k < E; ++k) softmax_detail::store_vector(out, inner, threadIdx.x + k * blockDim.x, vectors, v[k]);
+}
+
+template <typename T, int V, int E>
+__global__ void __launch_bounds__(softmax_detail::kMaxRowThreads, 1)
+    softmax_backward_registers(const T* __restrict__ y, const T* __restrict__ dy, T* __restrict__ dx, int rows, int n,
+                               int inner, long long y_outer, long long y_dim, long long y_inner, long long d_outer,
+                               long long d_dim, long long d_inner, int log) {
+    using A = typename mt::Acc<T>::type;
+    __shared__ A partial_sum[mt::kWarpSize];
+    const int row = blockIdx.x * blockDim.y + threadIdx.y;
+    const int vectors = row < rows ? n / V : 0;
+    const int live_row = row < rows ? row : rows - 1;
+    const T* yr = y + softmax_detail::row_start(live_row, inner, y_outer, y_inner);
+    const T* dr = dy + softmax_detail::row_start(live_row, inner, d_outer, d_inner);
+    A yv[E][V], dv[E][V];
 #pragma unroll
     for (int k = 0; k < E; ++k) {
-        const int j = lane + k * mt::kWarpSize;
-        yv[k] = j < n ? mt::to_acc(yr[j * y_dim]) : A(0);
-        dv[k] = j < n ? mt::to_acc(dr[j * d_dim]) : A(0);
-        sum += log ? dv[k] : yv[k] * dv[k];
+        softmax_detail::load_vector(yr, y_dim, threadIdx.x + k * blockDim.x, vectors, yv[k], A(0));
+        softmax_detail::load_vector(dr, d_dim, threadIdx.x + k * blockDim.x, vectors, dv[k], A(0));
     }
-    sum = mt::warp_reduce_sum(sum);
-    T* out = dx + softmax_detail::out_start(row, n, inner);
+    A sum = 0;  // the padding loaded zeros, which add nothing
 #pragma unroll
-    for (int k = 0; k < E; ++k) {
-        const int j = lane + k * mt::kWarpSize;
-        if (j < n)
-            out[static_cast<long long>(j) * inner] =
-                mt::from_acc<T>(softmax_detail::backward_value(yv[k], dv[k], sum, log));
-    }
+    for (int k = 0; k < E; ++k)
+#pragma unroll
+        for (int t = 0; t < V; ++t) sum += log ? dv[k][t] : yv[k][t] * dv[k][t];
+    sum = softmax_detail::row_reduce(sum, mt::Sum(), partial_sum);
+#pragma unroll
+    for (int k = 0; k < E; ++k)
+#pragma unroll
+        for (int t = 0; t < V; ++t) dv[k][t] = softmax_detail::backward_value(yv[k][t], dv[k][t], sum, log);
+    T* out = softmax_detail::out_row<V>(dx, live_row, n, inner);
+#pragma unroll
+    for (int k = 0; k < E; ++k) softmax_detail::store_vector(out, inner, threadIdx.x + k * blockDim.x, vectors, dv[k]);
 }
 
 // ---- block per row, the row cached in dynamic shared memory (n values of A; the backward caches y and dy). ------

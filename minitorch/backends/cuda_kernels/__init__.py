@@ -98,12 +98,18 @@ def _module(source: str, names: Tuple[str, ...]) -> Any:
     return cupy.RawModule(code=code, options=("-std=c++17", f"-I{CSRC}"), name_expressions=names)
 
 
+@functools.cache
+def _function(source: str, kernel: str) -> Any:
+    """The compiled kernel, looked up once: a launch then costs CuPy's argument packing and the driver call alone."""
+    names = KERNELS.get(source, {})
+    if kernel not in names:
+        raise KeyError(f"{kernel!r} is not registered for {source}; call register() for it first")
+    return _module(source, tuple(names)).get_function(kernel)
+
+
 def run(launch: Launch) -> None:
     """Compile ``launch.source`` (once, with all its registered names) and launch the kernel on the current stream."""
-    names = KERNELS.get(launch.source, {})
-    if launch.kernel not in names:
-        raise KeyError(f"{launch.kernel!r} is not registered for {launch.source}; call register() for it first")
-    kernel = _module(launch.source, tuple(names)).get_function(launch.kernel)
+    kernel = _function(launch.source, launch.kernel)
     if launch.shared_mem > DEFAULT_SHARED_MEM_LIMIT:
         kernel.max_dynamic_shared_size_bytes = launch.shared_mem
     kernel(launch.grid, launch.block, launch.args, shared_mem=launch.shared_mem)
@@ -118,9 +124,8 @@ def compile_all() -> Dict[str, str]:
     errors = {}
     for source, names in KERNELS.items():
         try:
-            module = _module(source, tuple(names))
             for name in names:
-                module.get_function(name)
+                _function(source, name)
         except Exception as err:  # NVRTC's CompileException, or a driver error at load
             errors[source] = f"{type(err).__name__}: {err}"
     return errors
