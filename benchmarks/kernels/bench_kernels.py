@@ -95,6 +95,10 @@ RESNET18_3X3 = (
 )
 
 
+# Warps per row of the register softmax worth timing beside the planner's choice (4 and 1 for these shapes).
+SOFTMAX_WARPS = {(4096, 4096): (8, 16), (32768, 1024): (2,)}
+
+
 def softmax_bytes(rows: int, cols: int, itemsize: int) -> int:
     """The least memory traffic of a softmax: read every input once, write every output once."""
     return 2 * rows * cols * itemsize
@@ -467,6 +471,18 @@ class Bench:
                     target=Target(of_reference=100, of_peak=85),
                 )
             )
+            for warps in SOFTMAX_WARPS.get((rows, cols), ()):  # other row shapes of the register kernel, to compare
+                self.add(
+                    Row(
+                        f"softmax {rows}x{cols} float32, {warps} warps a row",
+                        self.time(partial(self.softmax.softmax, x, -1, warps=warps)),
+                        reference,
+                        ref_ms,
+                        softmax_bytes(rows, cols, 4),
+                        unit="GB/s",
+                        peak=self.peaks["copy GB/s"],
+                    )
+                )
 
     # -- a whole training step
     def resnet18_step(self, batch: int = 32) -> None:
