@@ -29,6 +29,8 @@ timeout -s INT -k 15 "${CAP_PROFILE:-60}" "$py" benchmarks/kernels/profile_step.
 
 echo "== cuda-marked tests, and the CPU suite with minitorch on the GPU (both at once) =="
 tests=(-q -p no:cacheprovider -rfE --tb=short)
+# A kernel that never returns would hold its worker until the cap: pytest-timeout (where installed) ends that test.
+if "$py" -c "import pytest_timeout" 2>/dev/null; then tests+=(--timeout=150 --timeout-method=thread); fi
 timeout -s INT -k 20 "${CAP_TESTS:-220}" "$py" -m pytest "${tests[@]}" -n 6 -m cuda tests >"$out/cuda_tests.log" 2>&1 &
 MINITORCH_TEST_DEVICE=cuda timeout -s INT -k 20 "${CAP_TESTS:-220}" "$py" -m pytest "${tests[@]}" -n 10 \
     --ignore-glob='tests/test_cuda_*' tests >"$out/suite_on_cuda.log" 2>&1 &
