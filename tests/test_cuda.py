@@ -239,7 +239,10 @@ def _gemm_tolerance(k, accumulate, input_rounding=0.0):
     return 4 * k * (2 * input_rounding + k * u)
 
 
-@pytest.mark.parametrize("variant", ["naive", "coalesced", "smem", "regblock", "warptile", None])
+VECTOR_GEMMS = ["vectorized", "pipelined", "pipelined_wide"]  # matmul.VECTOR_TILES
+
+
+@pytest.mark.parametrize("variant", ["naive", "coalesced", "smem", "regblock", "warptile", *VECTOR_GEMMS, None])
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("layout", ["nn", "tn", "nt", "batched", "broadcast"])
 def test_matmul_kernels(cp, ref_device, variant, dtype, layout):
@@ -261,6 +264,22 @@ def test_matmul_kernels(cp, ref_device, variant, dtype, layout):
     assert out.dtype == a.dtype and out.flags.c_contiguous
     tol = _gemm_tolerance(k, dtype)
     assert_close(cp.asnumpy(out), ref, tol, 0, f"{variant} {layout} {dtype}")
+
+
+@pytest.mark.parametrize("variant", VECTOR_GEMMS)
+@pytest.mark.parametrize("shape", [(256, 512, 264), (257, 1031, 519)], ids=str)
+@pytest.mark.parametrize("transposed", [False, True])
+def test_vector_gemms_over_many_tiles(cp, ref_device, variant, shape, transposed):
+    """Several whole block tiles and many k steps (the pipeline's steady state), then partial tiles everywhere."""
+    from minitorch.backends.cuda_kernels import matmul
+
+    m, k, n = shape
+    a, b = cp.asarray(rand(m, k, dtype="float32")), cp.asarray(rand(k, n, dtype="float32", seed=1))
+    if transposed:
+        a, b = cp.ascontiguousarray(a.T).T, cp.ascontiguousarray(b.T).T
+    out = matmul.matmul(a, b, variant=variant)
+    ref = torch.matmul(_torch(cp, a, ref_device).double(), _torch(cp, b, ref_device).double())
+    assert_close(cp.asnumpy(out), ref, _gemm_tolerance(k, "float32"), 0, f"{variant} {shape} {transposed}")
 
 
 @pytest.mark.parametrize("variant", ["tf32", "fp16"])

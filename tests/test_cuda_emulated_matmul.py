@@ -16,7 +16,8 @@ from minitorch.backends.cuda_kernels import matmul as mm
 
 from cuda_emulation import Recorder, assert_within_rounding, emulate
 
-EMULATED = ("naive", "coalesced", "smem", "regblock", "warptile", None)
+VECTOR = tuple(mm.VECTOR_TILES)  # rungs 6 and 7 in their tile configurations
+EMULATED = ("naive", "coalesced", "smem", "regblock", "warptile", *VECTOR, None)
 DTYPES = (np.float32, np.float64)
 SHAPES = [(1, 1, 1), (7, 33, 65), (33, 7, 1), (65, 129, 33), (129, 65, 7), (7, 1, 129)]  # (M, N, K)
 
@@ -80,8 +81,28 @@ def test_strided_operands_need_no_copy(variant, dtype):
         assert launch.args[0] is a and launch.args[1] is b, layout  # the views themselves reach the kernel
 
 
+@pytest.mark.parametrize("shape", [(128, 256, 16), (129, 257, 17), (255, 127, 9), (1, 300, 1)], ids=str)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
-def test_vector_loads_follow_each_operands_contiguous_index(dtype):
+@pytest.mark.parametrize("variant", VECTOR)
+def test_vector_tiles_whole_and_partial(variant, dtype, shape):
+    """Shapes that are whole multiples of the block tiles and shapes that leave partial tiles in m, n and k, with
+    row-major, transposed and batched operands (the batch also runs through a grid capped at fewer blocks)."""
+    M, N, K = shape
+    rng = np.random.default_rng(8)
+    a, b = random((M, K), dtype, rng), random((K, N), dtype, rng)
+    check_product(mm.matmul(a, b, variant=variant, launcher=emulate), a, b)
+    a_t, b_t = np.ascontiguousarray(a.T).T, np.ascontiguousarray(b.T).T
+    check_product(mm.matmul(a_t, b_t, variant=variant, launcher=emulate), a_t, b_t)
+    a3, b3 = random((3, M, K), dtype, rng), random((3, K, N), dtype, rng)
+    record = Recorder(execute=False)
+    c = mm.matmul(a3, b3, variant=variant, launcher=record)
+    emulate(dataclasses.replace(record.launches[0], grid=record.launches[0].grid[:2] + (2,)))
+    check_product(c, a3, b3)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("variant", ("warptile", *VECTOR))
+def test_vector_loads_follow_each_operands_contiguous_index(variant, dtype):
     rng = np.random.default_rng(3)
     M, N, K = 64, 32, 16
     a, b = random((M, K), dtype, rng), random((K, N), dtype, rng)
@@ -95,7 +116,7 @@ def test_vector_loads_follow_each_operands_contiguous_index(dtype):
     ]
     for a_, b_, vectorized in cases:
         record = Recorder()
-        check_product(mm.matmul(a_, b_, variant="warptile", launcher=record), a_, b_)
+        check_product(mm.matmul(a_, b_, variant=variant, launcher=record), a_, b_)
         assert record.kernels[0].endswith(f"{str(vectorized).lower()}>")
 
 
@@ -114,7 +135,7 @@ BATCHES = [
 def test_broadcast_batches(shapes, dtype):
     rng = np.random.default_rng(4)
     a, b = random(shapes[0], dtype, rng), random(shapes[1], dtype, rng)
-    for variant in ("smem", "warptile", None):
+    for variant in ("smem", "warptile", "pipelined", None):
         check_product(mm.matmul(a, b, variant=variant, launcher=emulate), a, b)
 
 
@@ -182,10 +203,11 @@ def test_default_variant_by_shape():
     mm.matmul(large.astype(np.float64), large.astype(np.float64), launcher=record)
     assert record.kernels == [
         "matmul_regblock<float, 64, 64, 8, 4, 4>",
-        "matmul_warptile<float, 128, 128, 16, 64, 64, 4, 8, 4, true>",
-        "matmul_warptile<double, 64, 64, 8, 32, 32, 2, 4, 4, true>",
+        "matmul_pipelined<float, 128, 128, 8, 32, 64, 4, 4, true>",
+        "matmul_pipelined<double, 64, 64, 8, 32, 32, 4, 3, true>",
     ]
-    assert record.launches[1].grid == (16, 16, 1) and record.launches[1].block == (128, 1, 1)
+    assert record.launches[1].grid == (16, 16, 1) and record.launches[1].block == (256, 1, 1)
+    assert record.launches[2].grid == (32, 32, 1) and record.launches[2].block == (128, 1, 1)
 
 
 def test_tensor_core_plans():

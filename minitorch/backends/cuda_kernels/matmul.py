@@ -17,7 +17,29 @@ import numpy as np
 
 from . import CTYPES, Launch, array_module, element_strides, register, run
 
-VARIANTS: Tuple[str, ...] = ("naive", "coalesced", "smem", "regblock", "warptile", "tf32", "fp16", "bf16")
+# Rungs 6 and 7 (matmul_vectorized, matmul_pipelined), per variant and C type: (BM, BN, BK, WM, WN, LM), then the
+# pipeline's STAGES. (BM/WM) * (BN/WN) warps whose lanes form an LM x (32/LM) grid; a thread computes
+# (WM/LM) x (WN*LM/32) outputs. The 128 x 128 x 8 float tile is the classic one for a big GPU: 256 threads with 8 x 8
+# outputs each, two blocks per SM. "_wide" gives each thread 8 x 16 floats: fewer shared loads per multiply-add, but
+# one block of 8 warps per SM. float64 keeps one tile, 128 threads with 8 x 4 doubles. (A k step of 16 at 128 x 128
+# spills past the 128 registers two blocks per SM allow.)
+VECTOR_TILES = {
+    "vectorized": {"float": (128, 128, 8, 32, 64, 4), "double": (64, 64, 8, 32, 32, 4)},
+    "pipelined": {"float": (128, 128, 8, 32, 64, 4, 4), "double": (64, 64, 8, 32, 32, 4, 3)},
+    "pipelined_wide": {"float": (128, 256, 8, 64, 64, 4, 3), "double": (64, 64, 8, 32, 32, 4, 3)},
+}
+
+VARIANTS: Tuple[str, ...] = (
+    "naive",
+    "coalesced",
+    "smem",
+    "regblock",
+    "warptile",
+    *VECTOR_TILES,
+    "tf32",
+    "fp16",
+    "bf16",
+)
 
 # The tensor-core variants (GPU only) and the one dtype each takes.
 TENSOR_CORE_DTYPES = {"tf32": "float32", "fp16": "float16", "bf16": "bfloat16"}
@@ -33,6 +55,8 @@ REGBLOCK_TILES = {"small": (64, 64, 8, 4, 4), "large": (128, 128, 8, 8, 8)}
 # (BM, BN, BK, WM, WN, WNITER, TM, TN) per C type: 4 warps of 64 x 64 (float) or 32 x 32 (double, half the registers'
 # worth of values) outputs. The float configuration is siboehm's tuned one for an A6000.
 WARPTILE_TILES = {"float": (128, 128, 16, 64, 64, 4, 8, 4), "double": (64, 64, 8, 32, 32, 2, 4, 4)}
+# The variant that takes float32/float64 products big enough to fill the GPU (smaller ones go to "regblock").
+LARGE_DEFAULT = "pipelined"
 MMA_TILE = (128, 128)  # the tensor-core kernel's fixed block tile, 8 warps
 
 
@@ -42,6 +66,8 @@ def _kernel_names() -> List[str]:
         names += [f"matmul_naive<{ctype}>", f"matmul_coalesced<{ctype}>", f"matmul_smem<{ctype}, {SMEM_TILE}>"]
         names += [_regblock_name(ctype, tile) for tile in REGBLOCK_TILES.values()]
         names += [_warptile_name(ctype, vec) for vec in (False, True)]
+        kernels = dict.fromkeys((_vector_kernel(v), tiles[ctype]) for v, tiles in VECTOR_TILES.items())
+        names += [_vector_name(kernel, ctype, tile, vec) for kernel, tile in kernels for vec in (False, True)]
     return names
 
 
@@ -51,6 +77,15 @@ def _regblock_name(ctype: str, tile: Sequence[int]) -> str:
 
 def _warptile_name(ctype: str, vec: bool) -> str:
     return f"matmul_warptile<{ctype}, {', '.join(map(str, WARPTILE_TILES[ctype]))}, {str(vec).lower()}>"
+
+
+def _vector_kernel(variant: str) -> str:
+    """The kernel of a VECTOR_TILES variant: "pipelined_wide" runs matmul_pipelined."""
+    return "matmul_" + variant.split("_")[0]
+
+
+def _vector_name(kernel: str, ctype: str, tile: Sequence[int], vec: bool) -> str:
+    return f"{kernel}<{ctype}, {', '.join(map(str, tile))}, {str(vec).lower()}>"
 
 
 register("matmul.cu", *_kernel_names())
@@ -220,8 +255,8 @@ def _plan(
         return (-(-M // bm), -(-N // bn), z)
 
     if variant == "auto":
-        bm, bn = WARPTILE_TILES[ctype][:2]
-        variant = "warptile" if _blocks(M, N, batch, bm, bn) >= SMS else "regblock"
+        bm, bn = VECTOR_TILES[LARGE_DEFAULT][ctype][:2]
+        variant = LARGE_DEFAULT if _blocks(M, N, batch, bm, bn) >= SMS else "regblock"
     if variant == "naive":
         return f"matmul_naive<{ctype}>", grid(16, 16), (16, 16, 1)
     if variant == "coalesced":
@@ -236,4 +271,9 @@ def _plan(
     if variant == "warptile":
         bm, bn, _, wm, wn = WARPTILE_TILES[ctype][:5]
         return _warptile_name(ctype, vec), grid(bm, bn), ((bm // wm) * (bn // wn) * 32, 1, 1)
+    if variant in VECTOR_TILES:
+        tile = VECTOR_TILES[variant][ctype]
+        bm, bn, _, wm, wn = tile[:5]
+        kernel = _vector_name(_vector_kernel(variant), ctype, tile, vec)
+        return kernel, grid(bm, bn), ((bm // wm) * (bn // wn) * 32, 1, 1)
     return f"matmul_mma<{ctype}>", grid(*MMA_TILE), (256, 1, 1)
