@@ -28,6 +28,8 @@ CASES = {
     "same, even filter": ((3, 3, 5, 7), (5, 2, 2), (1, 1), (0, 0), (1, 1), 1, (5, 7)),  # padding 0 before, 1 after
     "stride beyond filter": ((1, 3, 9, 9), (5, 2, 2), (3, 3), (0, 0), (1, 1), 1, None),  # some inputs unused
     "padding beyond filter": ((1, 3, 5, 7), (5, 3, 3), (1, 1), (3, 3), (1, 1), 1, None),  # all-padding windows
+    "stride 2": ((2, 3, 9, 8), (4, 3, 3), (2, 2), (1, 1), (1, 1), 1, None),
+    "stride 2x3, groups, even filter": ((2, 4, 11, 10), (6, 4, 2), (2, 3), (0, 1), (1, 1), 2, (5, 4)),
 }
 
 
@@ -65,19 +67,20 @@ def problem(case, dtype, seed=0):
     return x, w, g, geometry, out_hw
 
 
-def run_and_check(direction, x, w, g, geometry, out_hw, launcher=emulate):
-    """Run one of the three kernels and compare it with the reference, within the rounding bound of its sums."""
+def run_and_check(direction, x, w, g, geometry, out_hw, launcher=emulate, **plan):
+    """Run one of the three kernels and compare it with the reference, within the rounding bound of its sums. ``plan``
+    (tile, splits) goes to the wrapper."""
     exact = reference(x, w, g, out_hw=out_hw, **geometry)
     magnitude = reference(np.abs(x), np.abs(w), np.abs(g), out_hw=out_hw, **geometry)
     N, (K, Cg, R, S) = x.shape[0], w.shape
     if direction == "forward":
-        result = conv.conv2d_forward(x, w, out_hw=out_hw, launcher=launcher, **geometry)
+        result = conv.conv2d_forward(x, w, out_hw=out_hw, launcher=launcher, **geometry, **plan)
         index, terms = 0, Cg * R * S
     elif direction == "backward_input":
-        result = conv.conv2d_backward_input(g, w, x_hw=x.shape[2:], launcher=launcher, **geometry)
+        result = conv.conv2d_backward_input(g, w, x_hw=x.shape[2:], launcher=launcher, **geometry, **plan)
         index, terms = 1, K // geometry["groups"] * R * S
     else:
-        result = conv.conv2d_backward_weight(x, g, w_shape=w.shape, launcher=launcher, **geometry)
+        result = conv.conv2d_backward_weight(x, g, w_shape=w.shape, launcher=launcher, **geometry, **plan)
         index, terms = 2, N * out_hw[0] * out_hw[1]
     assert result.dtype == x.dtype and result.flags.c_contiguous
     assert_within_rounding(result, exact[index], magnitude[index], terms)
@@ -93,17 +96,108 @@ def test_matches_the_cpu_convolution(direction, case, dtype):
     run_and_check(direction, *problem(case, dtype))
 
 
+# Odd sizes around the tiles: 65 and 129 channels leave one-channel remainders of 64 and 128 wide tiles, 31 and 97
+# output pixels per image partial pixel tiles; the reductions span several k-steps (585, 873 and 126 terms).
+TILE_CASE = ((2, 65, 9, 7), (129, 3, 3), (1, 1), (1, 1), (1, 1), 1, None)
+TILE_CASE_STRIDED = ((1, 33, 13, 15), (65, 3, 3), (2, 2), (1, 0), (1, 2), 1, None)
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
-def test_every_emulatable_instantiation_is_checked(dtype, monkeypatch):
-    """Both tile sizes: the large one needs both GEMM sides above 32 and enough blocks (SMS = 1 makes one enough)."""
-    case = ((1, 33, 5, 7), (40, 3, 3), (1, 1), (1, 1), (1, 1), 1, None)
+def test_every_emulatable_instantiation_is_checked(dtype):
+    """Every tile of the dtype runs the three directions, unsplit and split, where the tile covers a GEMM side with
+    a remainder."""
     record = Recorder()
-    for sms in (conv.SMS, 1):
-        monkeypatch.setattr(conv, "SMS", sms)
+    for tile in conv.DTYPE_TILES[np.dtype(dtype).name]:
         for direction in DIRECTIONS:
-            run_and_check(direction, *problem(case, dtype), launcher=record)
+            for case, splits in ((TILE_CASE, 1), (TILE_CASE_STRIDED, 3)):
+                run_and_check(direction, *problem(case, dtype), launcher=record, tile=tile, splits=splits)
     ctype = conv.CTYPES[np.dtype(dtype).name]
     assert set(record.kernels) == {name for name in KERNELS["conv2d.cu"] if f"<{ctype}," in name}
+
+
+@pytest.mark.parametrize("case", ["groups", "depthwise x2", "odd stride dilation", "same, even filter"])
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_split_reductions(direction, case, monkeypatch):
+    """Slices of the reduction, each into its own partial output, summed by the host: with groups (grid z runs over
+    group and slice), slices of unequal length, more slices than the grid's z holds (the kernel loops over the rest)."""
+    monkeypatch.setattr(conv, "MAX_GRID_Y", 4)
+    for splits in (2, 5):
+        record = Recorder()
+        run_and_check(direction, *problem(CASES[case], np.float32), launcher=record, splits=splits)
+        assert int(record.launches[0].args[-2]) > 1  # every reduction here spans more than one k-step
+
+
+def test_the_weight_gradient_splits_its_reduction_by_default(monkeypatch):
+    """With the planner's constants scaled down to a small problem, the default plan splits the weight gradient."""
+    monkeypatch.setattr(conv, "MIN_SLICE", 16)
+    record = Recorder()
+    x, w, g, geometry, out_hw = problem(TILE_CASE_STRIDED, np.float32)
+    run_and_check("backward_weight", x, w, g, geometry, out_hw, launcher=record)
+    (launch,) = record.launches
+    splits, slice_k, pixels = int(launch.args[-2]), int(launch.args[-1]), out_hw[0] * out_hw[1]
+    assert splits > 1 and launch.grid[2] == splits and (splits - 1) * slice_k < pixels <= splits * slice_k
+
+
+# ResNet-18's 3x3 layers at batch 32 on an H100 (132 SMs): (M, N, K) of the forward, backward-data and
+# backward-weight GEMMs, and the plans they get.
+RESNET_PLANS = {
+    "fwd 64->64 56x56": ((100352, 64, 576), ("128x64", 1)),
+    "fwd 128->128 28x28": ((25088, 128, 1152), ("128x128", 1)),
+    "fwd 256->256 14x14": ((6272, 256, 2304), ("128x128", 2)),
+    "fwd 512->512 7x7": ((1568, 512, 4608), ("128x128", 5)),
+    "dgrad 64->128 s2": ((100352, 64, 1152), ("128x64", 1)),
+    "wgrad 64->64 56x56": ((64, 576, 100352), ("64x128", 52)),
+    "wgrad 64->128 s2": ((128, 576, 25088), ("128x128", 52)),
+    "wgrad 256->512 s2": ((512, 2304, 1568), ("128x128", 3)),
+    "wgrad 512->512 7x7": ((512, 4608, 1568), ("128x128", 1)),
+}
+
+
+@pytest.mark.parametrize("gemm, expected", RESNET_PLANS.values(), ids=RESNET_PLANS.keys())
+def test_plans_for_resnet18(gemm, expected):
+    p = conv.plan(*gemm, 1, "float32")
+    assert (p.tile, p.splits) == expected
+    bk = conv.TILES[p.tile][2]
+    assert p.slice_k % bk == 0 and (p.splits - 1) * p.slice_k < gemm[2] <= p.splits * p.slice_k
+    assert p.splits == 1 or p.slice_k >= conv.MIN_SLICE
+
+
+def test_plans_for_small_sides_and_float64():
+    assert conv.plan(1000, 3, 27, 1, "float32").tile == "32x32"  # a depthwise-like side of 3 channels
+    assert conv.plan(1000, 40, 27, 1, "float32").tile == "128x64"  # 40 fills more than half of 64
+    assert conv.plan(32, 40, 27, 1, "float32").tile == "32x32"  # 32 rows fill no more than half of 64
+    assert conv.plan(10**5, 512, 4608, 1, "float64").tile == "64x64"
+    with pytest.raises(ValueError, match="tile"):
+        conv.plan(10, 10, 10, 1, "float64", tile="128x128")
+
+
+def test_a_strided_input_gradient_runs_one_dense_gemm_per_phase():
+    """Stride 2x3 without dilation: a stride-1 launch per phase, over the phase's taps only. The 4x2 filter at column
+    padding 1 has 2 filter rows in each row phase and 1, 0 and 1 filter columns in the three column phases: the
+    phase with none is all zeros and needs no launch."""
+    record = Recorder()
+    run_and_check("backward_input", *problem(CASES["stride 2x3, groups, even filter"], np.float64), launcher=record)
+    strides = [(int(launch.args[13]), int(launch.args[14])) for launch in record.launches]  # (sh, sw)
+    assert strides == [(1, 1)] * 4
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_geometries(seed):
+    """Random sizes, strides, paddings, dilations and groups, on a random tile and split (or the planner's)."""
+    rng = np.random.default_rng(seed)
+    while True:
+        groups, Cg, Kg = (int(rng.choice(v)) for v in ((1, 2, 3), (1, 3, 7, 17, 33), (1, 5, 9, 33, 65)))
+        R, S, sh, sw, ph, pw = (int(v) for v in rng.integers((1, 1, 1, 1, 0, 0), (5, 5, 4, 4, 3, 3)))
+        dilation = (int(rng.choice((1, 1, 2))), int(rng.choice((1, 1, 3))))
+        x_shape = (int(rng.integers(1, 4)), Cg * groups, int(rng.integers(1, 14)), int(rng.integers(1, 14)))
+        case = (x_shape, (Kg * groups, R, S), (sh, sw), (ph, pw), dilation, groups, None)
+        if min(out_size(x_shape[2:], (R, S), (sh, sw), (ph, pw), dilation)) >= 1:
+            break
+    dtype = (np.float32, np.float64)[seed % 2]
+    tiles = (None, *conv.DTYPE_TILES[np.dtype(dtype).name])
+    tile = tiles[seed // 2 % len(tiles)]
+    for direction in DIRECTIONS:
+        run_and_check(direction, *problem(case, dtype, seed), tile=tile, splits=(None, 1, 2, 5)[seed // 2 % 4])
 
 
 def test_non_contiguous_inputs():
