@@ -16,6 +16,7 @@ import pytest
 
 import minitorch
 from minitorch import nn
+from minitorch.backends.cuda_kernels.matmul import TENSOR_CORE_DTYPES
 from minitorch.nn import functional as F
 
 from helpers import TOLERANCES, assert_close, both, check, requires_torch, torch
@@ -282,21 +283,54 @@ def test_vector_gemms_over_many_tiles(cp, ref_device, variant, shape, transposed
     assert_close(cp.asnumpy(out), ref, _gemm_tolerance(k, "float32"), 0, f"{variant} {shape} {transposed}")
 
 
-@pytest.mark.parametrize("variant", ["tf32", "fp16"])
-def test_tensor_core_matmul(cp, ref_device, variant):
+def _tensor_core_operand(cp, shape, dtype, seed):
+    """A CuPy array of ``dtype`` with values in [-2, 2], and the float64 values it holds. bfloat16 is made by torch on
+    the GPU and handed over through DLPack (CuPy alone makes bfloat16 only where ml_dtypes is installed)."""
+    x = rand(*shape, seed=seed)
+    if dtype != "bfloat16":
+        a = cp.asarray(x.astype(dtype))
+        return a, cp.asnumpy(a).astype(np.float64)
+    if not torch.cuda.is_available():
+        pytest.skip("bfloat16 operands are made by torch on the GPU")
+    t = torch.as_tensor(x, device="cuda").to(torch.bfloat16)
+    return cp.from_dlpack(t), t.double().cpu().numpy()
+
+
+def _as_float64(cp, out, dtype):
+    """The values of a result array, bfloat16 read through its bits (the upper half of a float32)."""
+    if dtype != "bfloat16":
+        return cp.asnumpy(out).astype(np.float64)
+    bits = cp.asnumpy(out.view(cp.uint16)).astype(np.uint32) << 16
+    return bits.view(np.float32).astype(np.float64)
+
+
+@pytest.mark.parametrize("variant", list(TENSOR_CORE_DTYPES))
+@pytest.mark.parametrize("layout", ["nn", "nt", "batched"])
+# (M, N, K): partial tiles in every dimension; whole tiles; rows that are not whole 16-byte chunks (matmul_mma)
+@pytest.mark.parametrize("shape", [(200, 72, 136), (256, 384, 512), (65, 33, 129)], ids=["partial", "whole", "odd"])
+def test_tensor_core_matmul(cp, variant, layout, shape):
+    """Every tensor-core variant (the pipelined ones take "nn" and "batched" with 16-byte rows, and hand the rest to
+    matmul_mma) against the float64 product of the very values it was given."""
     from minitorch.backends.cuda_kernels import matmul
 
-    dtype = matmul.TENSOR_CORE_DTYPES[variant]
-    m, k, n = 200, 136, 72
-    a, b = cp.asarray(rand(m, k, dtype=dtype)), cp.asarray(rand(k, n, dtype=dtype, seed=1)).T.copy().T
+    dtype = TENSOR_CORE_DTYPES[variant]
+    m, n, k = shape
+    batch = (3,) if layout == "batched" else ()
+    a, a64 = _tensor_core_operand(cp, batch + (m, k), dtype, seed=0)
+    if layout == "nt":  # B stored (N, K): unit k stride
+        b, b64 = _tensor_core_operand(cp, (n, k), dtype, seed=1)
+        b, b64 = b.T, b64.T
+    else:
+        b, b64 = _tensor_core_operand(cp, batch + (k, n), dtype, seed=1)
     out = matmul.matmul(a, b, variant=variant, allow_tf32=True)
-    ref = torch.matmul(_torch(cp, a, ref_device).double(), _torch(cp, b, ref_device).double())
-    assert out.dtype == a.dtype
-    if variant == "tf32":
-        tol = _gemm_tolerance(k, "float32", input_rounding=2.0**-11)
-    else:  # half inputs are exact; the float sum is stored in half, which rounds it by 2**-11
-        tol = _gemm_tolerance(k, "float32") + float(ref.abs().max()) * 2.0**-11
-    assert_close(cp.asnumpy(out), ref, tol, 0, variant)
+    assert out.dtype == a.dtype and out.shape == batch + (m, n)
+    ref = np.matmul(a64, b64)
+    # TF32 rounds each input to 10 mantissa bits (to nearest, or truncating for "_rz"); half results are stored with
+    # 11 (fp16) or 8 (bf16) bits.
+    input_rounding = (2.0**-10 if variant.endswith("_rz") else 2.0**-11) if dtype == "float32" else 0.0
+    output_rounding = {"float32": 0.0, "float16": 2.0**-11, "bfloat16": 2.0**-8}[dtype]
+    tol = _gemm_tolerance(k, "float32", input_rounding) + float(np.abs(ref).max()) * output_rounding
+    assert_close(_as_float64(cp, out, dtype), ref, tol, 0, f"{variant} {layout} {shape}")
 
 
 def test_backend_matmul_runs_our_kernels_and_honours_allow_tf32(monkeypatch, launches):
@@ -343,6 +377,33 @@ def test_conv2d_kernels(cp, ref_device, geometry, dtype):
     assert_close(cp.asnumpy(y), ty, tol, 0, "forward")
     assert_close(cp.asnumpy(gx), tx.grad, tol, 0, "input gradient")
     assert_close(cp.asnumpy(gw), tw.grad, tol, 0, "weight gradient")
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("splits", [1, 3])
+def test_conv2d_kernel_tiles_and_split_reductions(cp, ref_device, splits, dtype):
+    """Every tile, unsplit and with the reduction in slices, on sizes that leave partial tiles (65 and 129 channels,
+    odd images), strided (the input gradient phase by phase) and not."""
+    from minitorch.backends.cuda_kernels import conv2d
+
+    n, c, h, w, k, r, s = 2, 65, 13, 11, 129, 3, 3
+    x = cp.asarray(rand(n, c, h, w, dtype=dtype))
+    wt = cp.asarray(rand(k, c, r, s, dtype=dtype, seed=1))
+    for geometry in (CONVS[0], dict(CONVS[0], stride=(2, 2))):
+        tx = _torch(cp, x, ref_device).double().requires_grad_(True)
+        tw = _torch(cp, wt, ref_device).double().requires_grad_(True)
+        ty = torch.nn.functional.conv2d(tx, tw, **geometry)
+        g = cp.asarray(rand(*ty.shape, dtype=dtype, seed=2))
+        ty.backward(_torch(cp, g, ref_device).double())
+        tol = _gemm_tolerance(max(c * r * s, k * r * s, n * h * w), dtype)
+        for tile in conv2d.DTYPE_TILES[dtype]:
+            plan = dict(tile=tile, splits=splits)
+            y = conv2d.conv2d_forward(x, wt, out_hw=tuple(ty.shape[2:]), **geometry, **plan)
+            gx = conv2d.conv2d_backward_input(g, wt, x_hw=(h, w), **geometry, **plan)
+            gw = conv2d.conv2d_backward_weight(x, g, w_shape=wt.shape, **geometry, **plan)
+            assert_close(cp.asnumpy(y), ty, tol, 0, f"forward {tile}")
+            assert_close(cp.asnumpy(gx), tx.grad, tol, 0, f"input gradient {tile}")
+            assert_close(cp.asnumpy(gw), tw.grad, tol, 0, f"weight gradient {tile}")
 
 
 def test_conv2d_layer_runs_our_kernels(launches):

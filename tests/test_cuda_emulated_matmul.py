@@ -203,10 +203,10 @@ def test_default_variant_by_shape():
     mm.matmul(large.astype(np.float64), large.astype(np.float64), launcher=record)
     assert record.kernels == [
         "matmul_regblock<float, 64, 64, 8, 4, 4>",
-        "matmul_pipelined<float, 128, 128, 8, 32, 64, 4, 4, true>",
-        "matmul_pipelined<double, 64, 64, 8, 32, 32, 4, 3, true>",
+        "matmul_warptile<float, 128, 128, 16, 64, 64, 4, 8, 4, true>",
+        "matmul_warptile<double, 64, 64, 8, 32, 32, 2, 4, 4, true>",
     ]
-    assert record.launches[1].grid == (16, 16, 1) and record.launches[1].block == (256, 1, 1)
+    assert record.launches[1].grid == (16, 16, 1) and record.launches[1].block == (128, 1, 1)
     assert record.launches[2].grid == (32, 32, 1) and record.launches[2].block == (128, 1, 1)
 
 

@@ -13,11 +13,12 @@
 //   matmul_pipelined  the same tiles fed by cp.async: global memory goes straight to shared memory, several tiles
 //                     ahead of the math
 //   matmul_mma        tensor cores (TF32, FP16, BF16 with float accumulation) through mma.sync: GPU only
+//   matmul_mma_pipelined  (matmul_tc.cu) the tensor-core kernel fed by cp.async and ldmatrix, several tiles ahead
 //
 // Every kernel takes the same arguments. A is (batch, M, K) with element strides (sAb, sAm, sAk) and B is (batch, K, N)
 // with (sBb, sBk, sBn), so a transposed or broadcast operand needs no copy; C is contiguous (batch, M, N).
 // The grid is (M tiles, N tiles, batch); blocks whose z exceeds the grid's 65535 limit loop over the rest.
-// conv2d.cu reuses StridedMatmul's interface (a, b, store) and gemm_regblock for its implicit GEMMs.
+// conv2d.cu builds its implicit GEMMs from this file's 16-byte vector helpers (Vec16, load_vector) and warp tiling idea.
 #pragma once
 
 #include "common.cuh"

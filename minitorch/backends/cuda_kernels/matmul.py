@@ -41,8 +41,10 @@ VARIANTS: Tuple[str, ...] = (
     "bf16",
 )
 
-# The tensor-core variants (GPU only) and the one dtype each takes.
+# The tensor-core variants (GPU only) and the one dtype each takes (the pipelined ones are added below).
 TENSOR_CORE_DTYPES = {"tf32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+# What variant=None runs on the tensor cores: float16/bfloat16 always, float32 with allow_tf32.
+DEFAULT_TENSOR_CORE_VARIANT = {"float32": "tf32", "float16": "fp16", "bfloat16": "bf16"}
 
 SMS = 132  # streaming multiprocessors of an H100: a grid of fewer blocks leaves some of them idle
 MAX_GRID_Y = 65535  # CUDA's grid limit in y and z (x allows 2**31 - 1)
@@ -56,7 +58,10 @@ REGBLOCK_TILES = {"small": (64, 64, 8, 4, 4), "large": (128, 128, 8, 8, 8)}
 # worth of values) outputs. The float configuration is siboehm's tuned one for an A6000.
 WARPTILE_TILES = {"float": (128, 128, 16, 64, 64, 4, 8, 4), "double": (64, 64, 8, 32, 32, 2, 4, 4)}
 # The variant that takes float32/float64 products big enough to fill the GPU (smaller ones go to "regblock").
-LARGE_DEFAULT = "pipelined"
+# "warptile" is the fastest rung measured on a GPU so far (61% of cuBLAS on an H100); "vectorized" and "pipelined"
+# pass the emulator but have not run on a GPU yet, so they become the default only once a GPU run has checked and
+# timed them (benchmarks/kernels/gpu_check.sh).
+LARGE_DEFAULT = "warptile"
 MMA_TILE = (128, 128)  # the tensor-core kernel's fixed block tile, 8 warps
 
 
@@ -90,6 +95,44 @@ def _vector_name(kernel: str, ctype: str, tile: Sequence[int], vec: bool) -> str
 
 register("matmul.cu", *_kernel_names())
 register("matmul.cu", *(f"matmul_mma<{CTYPES[d]}>" for d in TENSOR_CORE_DTYPES.values()), emulate=False)
+
+# ---- the pipelined tensor-core kernel (csrc/cuda/matmul_tc.cu) ------------------------------------------------------
+# (BM, BN, WM, WN, STAGES) per tile; a stage holds 64 bytes of k. Every warp computes 64 x 64 outputs (16 mma per
+# 8 fragment loads): 4 warps a block and two blocks per SM for 128 x 128, 8 warps and one block for 128 x 256.
+PIPELINED_TILES = {"pipelined": (128, 128, 64, 64, 4), "pipelined_wide": (128, 256, 64, 64, 4)}
+PIPELINED_K_BYTES = 64
+# variant ("fp16_pipelined", "tf32_pipelined_wide" ...) -> (dtype, tile, whether TF32 truncates: see mma_operand)
+PIPELINED = {f"{v}_{tile}": (dtype, tile, False) for v, dtype in TENSOR_CORE_DTYPES.items() for tile in PIPELINED_TILES}
+PIPELINED["tf32_pipelined_wide_rz"] = ("float32", "pipelined_wide", True)
+TENSOR_CORE_DTYPES.update({variant: dtype for variant, (dtype, _, _) in PIPELINED.items()})
+VARIANTS += tuple(PIPELINED)
+
+
+def _pipelined_name(dtype: str, tile: str, tf32_rz: bool) -> str:
+    bm, bn, wm, wn, stages = PIPELINED_TILES[tile]
+    bk = PIPELINED_K_BYTES // (4 if dtype == "float32" else 2)
+    return f"matmul_mma_pipelined<{CTYPES[dtype]}, {bm}, {bn}, {bk}, {wm}, {wn}, {stages}, {str(tf32_rz).lower()}>"
+
+
+def _pipelined_launch(variant: str, a: Any, b: Any, args: Tuple[Any, ...]) -> Optional[Launch]:
+    """The launch of the pipelined kernel, or None where the operands do not fit its 16-byte copies: A must have
+    unit k stride and B unit n stride, and K, N, the other strides and both addresses be whole 16-byte chunks."""
+    batch, M, N, K, sAb, sAm, sAk, sBb, sBk, sBn = (int(v) for v in args[3:])
+    chunk = 16 // a.itemsize
+    whole = all(v % chunk == 0 for v in (K, N, sAb, sAm, sBb, sBk))
+    if not (whole and sAk == 1 and sBn == 1 and data_address(a) % 16 == 0 and data_address(b) % 16 == 0):
+        return None
+    dtype, tile, tf32_rz = PIPELINED[variant]
+    bm, bn, wm, wn, stages = PIPELINED_TILES[tile]
+    bk = PIPELINED_K_BYTES // a.itemsize
+    # PipelinedLayout in matmul_tc.cu: A rows padded by one chunk, B rows by 8 values.
+    shared = stages * (bm * (bk + chunk) + bk * (bn + 8)) * a.itemsize
+    grid = (-(-M // bm), -(-N // bn), min(batch, MAX_GRID_Y))
+    block = ((bm // wm) * (bn // wn) * 32, 1, 1)
+    return Launch("matmul_tc.cu", _pipelined_name(dtype, tile, tf32_rz), grid, block, args, shared)
+
+
+register("matmul_tc.cu", *(_pipelined_name(*plan) for plan in PIPELINED.values()), emulate=False)
 
 
 def data_address(x: Any) -> int:
@@ -130,14 +173,19 @@ def matmul(a: Any, b: Any, *, variant: Optional[str] = None, allow_tf32: bool = 
         if size > INT32_MAX:
             raise ValueError(f"matmul: {size} {what} exceeds the kernels' 32-bit sizes; split the product")
     ctype = CTYPES[dtype]
-    kernel, grid, block = _plan(
-        variant, ctype, M, N, K, batch, _vectorizable(a, b, M, N, K, sAb, sAm, sAk, sBb, sBk, sBn)
-    )
-    if grid[1] > MAX_GRID_Y:
-        raise ValueError(f"matmul: {N} columns need more than {MAX_GRID_Y} column tiles; split the product")
     sizes = tuple(np.int32(v) for v in (batch, M, N, K))
     strides = tuple(np.int64(v) for v in (sAb, sAm, sAk, sBb, sBk, sBn))
-    launcher(Launch("matmul.cu", kernel, grid, block, (a, b, out) + sizes + strides))
+    args = (a, b, out) + sizes + strides
+    # A pipelined variant whose operands it cannot take runs on matmul_mma instead (_plan's last case).
+    launch = _pipelined_launch(variant, a, b, args) if variant in PIPELINED else None
+    if launch is None:
+        kernel, grid, block = _plan(
+            variant, ctype, M, N, K, batch, _vectorizable(a, b, M, N, K, sAb, sAm, sAk, sBb, sBk, sBn)
+        )
+        launch = Launch("matmul.cu", kernel, grid, block, args)
+    if launch.grid[1] > MAX_GRID_Y:
+        raise ValueError(f"matmul: {N} columns need more than {MAX_GRID_Y} column tiles; split the product")
+    launcher(launch)
     return out
 
 
@@ -164,10 +212,9 @@ def _check_operands(a: Any, b: Any) -> str:
 def _choose_variant(variant: Optional[str], dtype: str, allow_tf32: bool) -> str:
     """The variant to run ("auto": pick a CUDA-core kernel by shape in _plan), or a TypeError for a dtype it lacks."""
     if variant is None:
-        tensor_core_only = {d: v for v, d in TENSOR_CORE_DTYPES.items() if d != "float32"}
-        if dtype in tensor_core_only:
-            return tensor_core_only[dtype]
-        return "tf32" if dtype == "float32" and allow_tf32 else "auto"
+        if dtype in DEFAULT_TENSOR_CORE_VARIANT and (dtype != "float32" or allow_tf32):
+            return DEFAULT_TENSOR_CORE_VARIANT[dtype]
+        return "auto"
     if variant not in VARIANTS:
         raise ValueError(f"matmul: unknown variant {variant!r}; choose one of {', '.join(VARIANTS)} or None")
     takes = TENSOR_CORE_DTYPES.get(variant, "float32 and float64")
@@ -255,7 +302,7 @@ def _plan(
         return (-(-M // bm), -(-N // bn), z)
 
     if variant == "auto":
-        bm, bn = VECTOR_TILES[LARGE_DEFAULT][ctype][:2]
+        bm, bn = (VECTOR_TILES[LARGE_DEFAULT] if LARGE_DEFAULT in VECTOR_TILES else WARPTILE_TILES)[ctype][:2]
         variant = LARGE_DEFAULT if _blocks(M, N, batch, bm, bn) >= SMS else "regblock"
     if variant == "naive":
         return f"matmul_naive<{ctype}>", grid(16, 16), (16, 16, 1)
