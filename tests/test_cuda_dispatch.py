@@ -384,6 +384,46 @@ def test_benchmark_without_a_gpu_exits_with_a_message(capsys, tmp_path):
     assert "needs a CUDA GPU" in capsys.readouterr().err and not list(tmp_path.iterdir())
 
 
+@pytest.mark.skipif(minitorch.cuda.is_available(), reason="this machine has a GPU")
+def test_compile_all_names_each_source_that_fails():
+    """``python -m minitorch.backends.cuda_kernels`` compiles every kernel up front; without a GPU every source
+    fails, each with its own message, instead of the first failure hiding the rest."""
+    from minitorch.backends import cuda_kernels
+
+    errors = cuda_kernels.compile_all()
+    assert set(errors) == set(cuda_kernels.KERNELS) >= {"matmul.cu", "conv2d.cu", "softmax.cu"}
+    assert all(message for message in errors.values())
+
+
+@pytest.mark.skipif(minitorch.cuda.is_available(), reason="this machine has a GPU")
+def test_benchmark_failing_part_is_reported_and_the_rest_still_written(monkeypatch, tmp_path, capsys):
+    """A part that raises is listed in the files, which are written after every part, and the exit status is 1."""
+    monkeypatch.setattr(minitorch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(minitorch.cuda, "get_device_name", lambda: "Test GPU")
+
+    class FakeBench:
+        def __init__(self, repeats):
+            self.peaks, self.rows = {"copy GB/s": 1000.0}, []
+
+        def measure_peaks(self):
+            pass
+
+        def gemm_ladder(self):
+            self.rows.append(bench_kernels.Row("sgemm", 2.0, "cuBLAS", 1.0, 1e12))
+
+        def softmax_rows(self):
+            raise RuntimeError("kernel failed")
+
+        conv = resnet18_step = gemm_tensor_cores = gemm_ladder
+
+    monkeypatch.setattr(bench_kernels, "Bench", FakeBench)
+    assert bench_kernels.main(["--out", str(tmp_path)]) == 1
+    record = json.loads((tmp_path / "test-gpu.json").read_text())
+    assert record["failed_parts"] == ["softmax_rows"] and len(record["rows"]) == 4
+    assert "Parts that failed (see the run's output): softmax_rows." in (tmp_path / "test-gpu.md").read_text()
+    assert "kernel failed" in capsys.readouterr().err
+
+
 @requires_torch
 @pytest.mark.parametrize("name", ["lenet5", "resnet18", "googlenet"])
 def test_zoo_models_on_the_emulated_gpu_match_their_twins(fake_cuda, name):
