@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import minitorch
+from minitorch.backends.base import Backend
 
 try:
     import torch
@@ -41,6 +42,18 @@ TOLERANCES = {
 TEST_DEVICE = os.environ.get("MINITORCH_TEST_DEVICE", "cpu")
 # MINITORCH_TEST_HOST_CUDA=1: 'cuda' is a stand-in in host memory (conftest.py), so it works without a GPU.
 HOST_CUDA = bool(os.environ.get("MINITORCH_TEST_HOST_CUDA"))
+
+
+class HostMemoryCuda(Backend):
+    """A stand-in for a GPU backend: the Backend methods over NumPy, in host memory, with moves between devices
+    that copy as they would between host and GPU (so nothing is shared across the two "devices")."""
+
+    def from_host(self, array: np.ndarray) -> np.ndarray:
+        return np.array(array, copy=True)
+
+    def to_host(self, array: np.ndarray) -> np.ndarray:
+        return np.array(array, copy=True)
+
 
 LAYOUTS = ("contiguous", "transposed", "sliced", "expanded")
 

@@ -23,7 +23,7 @@ from minitorch.backends.cuda import CudaBackend
 from minitorch.nn import functional as F
 
 from cuda_emulation import emulate
-from helpers import assert_close, check, requires_torch, torch
+from helpers import HostMemoryCuda, assert_close, check, requires_torch, torch
 from nn_helpers import check_module
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "kernels"))
@@ -422,6 +422,25 @@ def test_benchmark_failing_part_is_reported_and_the_rest_still_written(monkeypat
     assert record["failed_parts"] == ["softmax_rows"] and len(record["rows"]) == 4
     assert "Parts that failed (see the run's output): softmax_rows." in (tmp_path / "test-gpu.md").read_text()
     assert "kernel failed" in capsys.readouterr().err
+
+
+def test_profile_step_prints_both_tables(monkeypatch, capsys):
+    """profile_step.py on a host-memory stand-in for the GPU: both tables come out, and the engine is left as it was."""
+    import profile_step
+
+    from minitorch.autograd import engine
+
+    backend = HostMemoryCuda(np, CUDA0)
+    monkeypatch.setitem(backends._cache, minitorch.device("cuda"), backend)
+    monkeypatch.setitem(backends._cache, CUDA0, backend)
+    monkeypatch.setattr(minitorch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(minitorch.cuda, "synchronize", lambda: None)
+    real = engine._call_backward
+    assert profile_step.main(["--batch", "1", "--steps", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "forward, per module type" in out and "Conv2d" in out
+    assert "backward, per autograd node" in out and "ConvolutionBackward0" in out
+    assert engine._call_backward is real
 
 
 @requires_torch

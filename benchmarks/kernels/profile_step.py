@@ -14,6 +14,7 @@ import collections
 import sys
 import time
 from pathlib import Path
+from typing import Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -21,11 +22,11 @@ import minitorch  # noqa: E402
 from minitorch.autograd import engine  # noqa: E402
 
 
-def main() -> int:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--steps", type=int, default=5)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not minitorch.cuda.is_available():
         print(f"profile_step needs a CUDA GPU. {minitorch.backends.cuda.unavailable_reason()}", file=sys.stderr)
         return 2
@@ -60,20 +61,24 @@ def main() -> int:
             return out
 
         module.forward = forward
-    engine._call_backward = timed_backward(engine._call_backward)
     opt = minitorch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = minitorch.randn(args.batch, 3, 224, 224, device="cuda")
     y = minitorch.randint(0, 1000, (args.batch,), device="cuda")
-    for step in range(args.steps + 1):
-        if step == 1:  # the first step compiles kernels: leave it out
-            forward_ms.clear()
-            backward_ms.clear()
-            sync()
-            start = time.perf_counter()
-        opt.zero_grad()
-        minitorch.nn.functional.cross_entropy(model(x), y).backward()
-        opt.step()
-    sync()
+    real_call_backward = engine._call_backward
+    engine._call_backward = timed_backward(real_call_backward)
+    try:
+        for step in range(args.steps + 1):
+            if step == 1:  # the first step compiles kernels: leave it out
+                forward_ms.clear()
+                backward_ms.clear()
+                sync()
+                start = time.perf_counter()
+            opt.zero_grad()
+            minitorch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        sync()
+    finally:
+        engine._call_backward = real_call_backward
     total = (time.perf_counter() - start) * 1e3 / args.steps
     print(f"ResNet-18 step, batch {args.batch}, profiled: {total:.1f} ms a step")
     for title, table in (("forward, per module type", forward_ms), ("backward, per autograd node", backward_ms)):
