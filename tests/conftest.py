@@ -31,11 +31,12 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "cuda: needs a CUDA GPU and CuPy; skipped without one")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     # MINITORCH_TEST_DEVICE=cuda moves the minitorch side of every check()/check_module() comparison to the GPU.
-    test_device = os.environ.get("MINITORCH_TEST_DEVICE", "cpu")
-    if test_device != "cpu" and os.environ.get("MINITORCH_TEST_HOST_CUDA"):
+    from helpers import HOST_CUDA, TEST_DEVICE  # imported here, after the no-torch finder above is in place
+
+    if TEST_DEVICE != "cpu" and HOST_CUDA:
         _install_host_memory_cuda()
-    elif test_device != "cpu" and not minitorch.cuda.is_available():
-        raise pytest.UsageError(f"MINITORCH_TEST_DEVICE={test_device}: {minitorch.backends.cuda.unavailable_reason()}")
+    elif TEST_DEVICE != "cpu" and not minitorch.cuda.is_available():
+        raise pytest.UsageError(f"MINITORCH_TEST_DEVICE={TEST_DEVICE}: {minitorch.backends.cuda.unavailable_reason()}")
 
 
 def _install_host_memory_cuda():

@@ -50,8 +50,8 @@ DTYPES = tuple(DTYPE_TILES)
 # Split-K: a grid of fewer than FILL_BLOCKS blocks splits its reduction into as many slices as still fit in one wave of
 # FILL_BLOCKS blocks (more would only add a partly filled wave), none shorter than MIN_SLICE terms. FILL_BLOCKS is two
 # blocks per SM, what the kernels' launch bounds promise (the largest tile: 128 threads of 255 registers), so one wave
-# occupies the whole GPU; a slice of 256 terms (16 to 32 k-steps) keeps the pipeline's start, and the partial outputs, written and summed
-# once more, to a few percent of the work. The weight gradient is what needs it most: ResNet-18's first 3x3 layer has
+# occupies the whole GPU; a slice of 256 terms (16 to 32 k-steps) keeps the pipeline's start, and the partial outputs
+# (written and summed once more), to a few percent of the work. The weight gradient is what needs it most: ResNet-18's first 3x3 layer has
 # 5 output tiles of 64 x 128 and a reduction over 100,352 pixels, split 52 ways.
 FILL_BLOCKS = 2 * SMS
 MIN_SLICE = 256

@@ -72,7 +72,7 @@ def _kernel_names() -> List[str]:
         names += [_regblock_name(ctype, tile) for tile in REGBLOCK_TILES.values()]
         names += [_warptile_name(ctype, vec) for vec in (False, True)]
         kernels = dict.fromkeys((_vector_kernel(v), tiles[ctype]) for v, tiles in VECTOR_TILES.items())
-        names += [_vector_name(kernel, ctype, tile, vec) for kernel, tile in kernels for vec in (False, True)]
+        names += [_tiled_name(kernel, ctype, tile, vec) for kernel, tile in kernels for vec in (False, True)]
     return names
 
 
@@ -81,7 +81,7 @@ def _regblock_name(ctype: str, tile: Sequence[int]) -> str:
 
 
 def _warptile_name(ctype: str, vec: bool) -> str:
-    return f"matmul_warptile<{ctype}, {', '.join(map(str, WARPTILE_TILES[ctype]))}, {str(vec).lower()}>"
+    return _tiled_name("matmul_warptile", ctype, WARPTILE_TILES[ctype], vec)
 
 
 def _vector_kernel(variant: str) -> str:
@@ -89,7 +89,8 @@ def _vector_kernel(variant: str) -> str:
     return "matmul_" + variant.split("_")[0]
 
 
-def _vector_name(kernel: str, ctype: str, tile: Sequence[int], vec: bool) -> str:
+def _tiled_name(kernel: str, ctype: str, tile: Sequence[int], vec: bool) -> str:
+    """The name expression of a warp-tiled kernel: its C type, tile parameters and the 16-byte-vector flag."""
     return f"{kernel}<{ctype}, {', '.join(map(str, tile))}, {str(vec).lower()}>"
 
 
@@ -321,6 +322,6 @@ def _plan(
     if variant in VECTOR_TILES:
         tile = VECTOR_TILES[variant][ctype]
         bm, bn, _, wm, wn = tile[:5]
-        kernel = _vector_name(_vector_kernel(variant), ctype, tile, vec)
+        kernel = _tiled_name(_vector_kernel(variant), ctype, tile, vec)
         return kernel, grid(bm, bn), ((bm // wm) * (bn // wn) * 32, 1, 1)
     return f"matmul_mma<{ctype}>", grid(*MMA_TILE), (256, 1, 1)
